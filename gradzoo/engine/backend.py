@@ -1,0 +1,248 @@
+"""The array backend: NumPy on the CPU, CuPy on an NVIDIA GPU.
+
+This is the only module in gradzoo that imports numpy or cupy. Every op works
+on raw arrays through ``xp = array_module(device)``, so one body of code runs
+on both (the "xp discipline"). CuPy is imported only when a GPU is asked for.
+
+The device is chosen by ``GRADZOO_DEVICE=auto|cpu|gpu`` (default ``auto``:
+the GPU when CuPy imports and sees one, else the CPU). Asking for ``gpu``
+where there is none is an error, never a silent fallback.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+DEVICES = ("cpu", "gpu")
+DEVICE_CHOICES = ("auto", "cpu", "gpu")
+
+GPU_INSTALL_HINT = (
+    "install CuPy with the gpu extra: pip install 'gradzoo[gpu]' "
+    "(CUDA 12; use 'gradzoo[gpu-cuda13]' for CUDA 13), on a machine with an NVIDIA GPU"
+)
+
+float32 = np.dtype("float32")
+float64 = np.dtype("float64")
+int64 = np.dtype("int64")
+bool_ = np.dtype("bool")
+
+_DTYPE_NAMES = {"float32": float32, "float64": float64, "int64": int64, "int32": np.dtype("int32"),
+                "bool": bool_}
+
+# The GPU array module (cupy, or a test stand-in); None until a GPU is first needed.
+_gpu_module = None
+_default_device: str | None = None
+_host_rng = np.random.default_rng(0)
+
+
+class DeviceError(RuntimeError):
+    """A device was asked for that this machine cannot provide, or devices were mixed."""
+
+
+# ----------------------------------------------------------------------------- devices
+
+
+def gpu_module():
+    """Return CuPy, importing it on first use; raise DeviceError if there is no usable GPU."""
+    global _gpu_module
+    if _gpu_module is None:
+        try:
+            import cupy
+        except ImportError as error:
+            raise DeviceError(f"device 'gpu' needs CuPy, which is not installed ({error}); "
+                              f"{GPU_INSTALL_HINT}") from None
+        try:
+            count = cupy.cuda.runtime.getDeviceCount()
+        except Exception as error:  # CUDA driver missing or broken
+            raise DeviceError(f"device 'gpu': CuPy is installed but sees no GPU ({error}); "
+                              f"{GPU_INSTALL_HINT}") from None
+        if count == 0:
+            raise DeviceError(f"device 'gpu': CuPy is installed but sees no GPU; {GPU_INSTALL_HINT}")
+        _gpu_module = cupy
+    return _gpu_module
+
+
+def gpu_available() -> bool:
+    """True when device 'gpu' can be used (CuPy imports and sees a device)."""
+    try:
+        gpu_module()
+    except DeviceError:
+        return False
+    return True
+
+
+def use_gpu_module(module) -> None:
+    """Use ``module`` as the GPU array module (tests use a NumPy-backed stand-in for CuPy).
+
+    ``None`` forgets the current one, so the next GPU request imports CuPy again.
+    """
+    global _gpu_module
+    _gpu_module = module
+
+
+def check_device(device: str) -> str:
+    """Validate a device name; 'auto' is resolved to 'gpu' or 'cpu'."""
+    if device not in DEVICE_CHOICES:
+        raise ValueError(f"unknown device {device!r}; allowed: {', '.join(DEVICE_CHOICES)}")
+    if device == "auto":
+        return "gpu" if gpu_available() else "cpu"
+    if device == "gpu":
+        gpu_module()  # raises with an install hint when there is no GPU
+    return device
+
+
+def default_device() -> str:
+    """The device new tensors go to: ``GRADZOO_DEVICE`` (auto|cpu|gpu), resolved once."""
+    global _default_device
+    if _default_device is None:
+        requested = os.environ.get("GRADZOO_DEVICE", "auto").strip().lower() or "auto"
+        if requested not in DEVICE_CHOICES:
+            raise DeviceError(f"GRADZOO_DEVICE={requested!r} is not a device; "
+                              f"allowed: {', '.join(DEVICE_CHOICES)}")
+        _default_device = check_device(requested)
+    return _default_device
+
+
+def set_default_device(device: str | None) -> None:
+    """Set the device new tensors go to (``None``: read ``GRADZOO_DEVICE`` again)."""
+    global _default_device
+    _default_device = None if device is None else check_device(device)
+
+
+def array_module(device: str):
+    """The array module (``xp``) for a device: numpy for 'cpu', cupy for 'gpu'."""
+    return np if device == "cpu" else gpu_module()
+
+
+def device_of(array) -> str:
+    """'gpu' for a GPU array, 'cpu' for anything else."""
+    if _gpu_module is not None and isinstance(array, _gpu_module.ndarray):
+        return "gpu"
+    return "cpu"
+
+
+def xp_of(array):
+    """The array module an array belongs to."""
+    return array_module(device_of(array))
+
+
+def to_device(array, device: str):
+    """Copy an array to a device (no copy when it is already there)."""
+    if device_of(array) == device:
+        return array
+    if device == "gpu":
+        return gpu_module().asarray(array)
+    return array.get()  # GPU -> host: an explicit transfer
+
+
+def to_host(array):
+    """A NumPy array with the same values (explicit transfer from the GPU when needed)."""
+    if device_of(array) == "gpu":
+        return array.get()
+    return np.asarray(array)
+
+
+# ----------------------------------------------------------------------------- dtypes
+
+
+def dtype(name_or_dtype):
+    """Turn 'float32', a numpy dtype or a scalar type into a numpy dtype."""
+    if isinstance(name_or_dtype, str):
+        if name_or_dtype not in _DTYPE_NAMES:
+            raise ValueError(f"unknown dtype {name_or_dtype!r}; allowed: {', '.join(_DTYPE_NAMES)}")
+        return _DTYPE_NAMES[name_or_dtype]
+    return np.dtype(name_or_dtype)
+
+
+def is_floating(dt) -> bool:
+    return np.issubdtype(dt, np.floating)
+
+
+def is_integer(dt) -> bool:
+    return np.issubdtype(dt, np.integer)
+
+
+def is_array(obj) -> bool:
+    """True for a numpy or GPU array."""
+    return isinstance(obj, np.ndarray) or device_of(obj) == "gpu"
+
+
+def make_array(data, dtype=None, device: str = "cpu"):
+    """Build an array on ``device`` from Python data or an array.
+
+    Floats become float32 unless ``dtype`` says otherwise (no silent float64);
+    integers become int64 and booleans stay booleans.
+    """
+    if device_of(data) == "gpu":
+        data = data if device == "gpu" else data.get()
+    else:
+        data = np.asarray(data)
+        if dtype is None and is_floating(data.dtype):
+            dtype = float32
+        elif dtype is None and data.dtype.kind in "iu":
+            dtype = int64
+    if dtype is not None and data.dtype != dtype:
+        data = data.astype(dtype)
+    return to_device(data, device)
+
+
+# ----------------------------------------------------------------------------- numerics
+
+
+def scatter_add(target, indices, values) -> None:
+    """``target[indices] += values`` where repeated indices all add up (unbuffered)."""
+    xp_of(target).add.at(target, indices, values)
+
+
+def erf(x):
+    """The error function, elementwise, in the dtype of ``x``.
+
+    float64 on the CPU uses the exact ``math.erf``; otherwise Abramowitz & Stegun
+    7.1.26: erf(x) ~= 1 - (a1 t + a2 t^2 + ... + a5 t^5) exp(-x^2), t = 1/(1 + p|x|),
+    accurate to 1.5e-7 (float32 resolution).
+    """
+    xp = xp_of(x)
+    if xp is np and x.dtype == float64:
+        return np.vectorize(math.erf, otypes=[float64])(x)
+    if getattr(xp, "__name__", "") == "cupy":
+        from cupyx.scipy.special import erf as cupy_erf
+
+        return cupy_erf(x)
+    a1, a2, a3, a4, a5, p = (0.254829592, -0.284496736, 1.421413741,
+                             -1.453152027, 1.061405429, 0.3275911)
+    sign = xp.sign(x)
+    ax = xp.abs(x)
+    t = 1.0 / (1.0 + p * ax)
+    poly = ((((a5 * t + a4) * t + a3) * t + a2) * t + a1) * t
+    return (sign * (1.0 - poly * xp.exp(-ax * ax))).astype(x.dtype, copy=False)
+
+
+# ----------------------------------------------------------------------------- randomness
+
+
+def manual_seed(seed: int) -> None:
+    """Seed every random number gradzoo draws (initial weights, dropout, data)."""
+    global _host_rng
+    _host_rng = np.random.default_rng(seed)
+    if _gpu_module is not None:
+        _gpu_module.random.seed(seed)
+
+
+def host_rng():
+    """The seeded NumPy generator used for initial weights (the same on every device)."""
+    return _host_rng
+
+
+def new_rng(seed: int):
+    """A fresh seeded NumPy generator (tasks use one each, so their data is reproducible)."""
+    return np.random.default_rng(seed)
+
+
+def random_uniform(shape, device: str, dtype=float32):
+    """Uniform [0, 1) numbers drawn on ``device`` (dropout masks)."""
+    if device == "cpu":
+        return _host_rng.random(shape, dtype=dtype)
+    return gpu_module().random.random(shape, dtype=dtype)

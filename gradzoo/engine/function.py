@@ -1,0 +1,107 @@
+"""The op base class: every differentiable operation is a ``Function``.
+
+A Function keeps the two halves of an op side by side:
+
+* ``forward(*arrays) -> array`` computes the value from raw backend arrays;
+* ``backward(grad) -> tuple of arrays`` turns the gradient of the loss with
+  respect to the output into the gradients with respect to each input
+  (the chain rule: dL/dx = dL/dy * dy/dx).
+
+``Function.apply(*inputs, **params)`` runs the forward pass and, when a
+gradient will be needed, records the Function as the ``creator`` of its output
+so that ``Tensor.backward`` can walk the graph back.
+"""
+
+from __future__ import annotations
+
+from gradzoo.engine import backend
+from gradzoo.engine.autograd_mode import is_grad_enabled
+from gradzoo.engine.tensor import Tensor
+
+
+class Function:
+    """One node of the computation graph: an op with its forward and its backward.
+
+    Subclasses set op parameters (``dim``, ``keepdim``...) through ``apply``'s
+    keyword arguments, which become attributes, and may save arrays on ``self``
+    in ``forward`` for use in ``backward``. The input tensors are available in
+    ``backward`` as ``self.inputs``, and ``self.needs_input_grad[i]`` says
+    whether input ``i`` needs a gradient (skip the work when it does not).
+    """
+
+    inputs: tuple[Tensor, ...] = ()
+    needs_input_grad: tuple[bool, ...] = ()
+    scope = None  # the modules this op ran in, when a graph is being recorded
+
+    def __init__(self, **params):
+        for name, value in params.items():
+            setattr(self, name, value)
+
+    @classmethod
+    def apply(cls, *inputs, **params) -> Tensor:
+        """Run the op on ``inputs`` (tensors or Python numbers) and record it for backward."""
+        fn = cls(**params)
+        tensors = _as_tensors(inputs, cls.__name__)
+        out_data = fn.forward(*[t.data for t in tensors])
+        needs_grad = is_grad_enabled() and any(t.requires_grad for t in tensors)
+        if not needs_grad:
+            return Tensor._make(out_data, False, None)
+        fn.inputs = tensors
+        fn.needs_input_grad = tuple(t.requires_grad for t in tensors)
+        if _recorders:
+            _recorders[-1](fn)
+        return Tensor._make(out_data, True, fn)
+
+    def forward(self, *arrays):
+        raise NotImplementedError(f"{type(self).__name__} has no forward")
+
+    def backward(self, grad):
+        raise NotImplementedError(f"{type(self).__name__} has no backward")
+
+    def release(self) -> None:
+        """Drop the inputs and saved arrays once backward has used them (frees memory)."""
+        self.__dict__.clear()
+        self.inputs = None
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+
+# Callbacks that see every recorded Function (the graph capture in graph.py uses this).
+_recorders: list = []
+
+
+def _as_tensors(inputs, op_name: str) -> tuple[Tensor, ...]:
+    """Wrap Python numbers as tensors of the first tensor's dtype and device; check devices."""
+    first = next((x for x in inputs if isinstance(x, Tensor)), None)
+    if first is None:
+        raise TypeError(f"{op_name} needs at least one Tensor input")
+    device = first.device
+    tensors = []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            if x.device != device:
+                raise backend.DeviceError(
+                    f"{op_name}: inputs are on different devices ('{device}' and '{x.device}'); "
+                    f"move them with .to('{device}') or .to('{x.device}') first")
+            tensors.append(x)
+        else:
+            value_dtype = first.dtype if backend.is_floating(first.dtype) else None
+            tensors.append(Tensor(x, dtype=value_dtype, device=device))
+    return tuple(tensors)
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` down to ``shape``, undoing NumPy broadcasting.
+
+    If x of shape (3, 1) was broadcast to (2, 3, 4), each element of x was used
+    2 * 4 times, so its gradient is the sum over the broadcast axes.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, size in enumerate(shape) if size == 1 and grad.shape[extra + i] != 1)
+    grad = grad.sum(axis=axes, keepdims=True) if axes else grad
+    return grad.reshape(shape)

@@ -1,0 +1,22 @@
+"""Every op of the engine, one family per file, each a ``Function`` with forward and backward."""
+
+from gradzoo.engine.ops.arithmetic import Add, Div, Mul, Neg, Pow, Sub
+from gradzoo.engine.ops.attention import ScaledDotProductAttention
+from gradzoo.engine.ops.dropout import Dropout
+from gradzoo.engine.ops.embedding import Embedding
+from gradzoo.engine.ops.layer_norm import LayerNorm
+from gradzoo.engine.ops.losses import CrossEntropy, MSELoss
+from gradzoo.engine.ops.matmul import MatMul
+from gradzoo.engine.ops.reduce import Max, Mean, Sum
+from gradzoo.engine.ops.shape import Concat, GetItem, Permute, Reshape, Stack, Transpose, Where
+from gradzoo.engine.ops.softmax import LogSoftmax, Softmax
+from gradzoo.engine.ops.unary import GELU, Exp, Log, ReLU, Sigmoid, Tanh
+
+__all__ = [
+    "Add", "Sub", "Mul", "Div", "Neg", "Pow",
+    "Exp", "Log", "Tanh", "Sigmoid", "ReLU", "GELU",
+    "Sum", "Mean", "Max",
+    "Reshape", "Transpose", "Permute", "GetItem", "Concat", "Stack", "Where",
+    "MatMul", "Softmax", "LogSoftmax", "LayerNorm", "CrossEntropy", "MSELoss",
+    "Embedding", "Dropout", "ScaledDotProductAttention",
+]

@@ -1,0 +1,73 @@
+"""Scaled dot-product attention, softmax(Q K^T / sqrt(d_k)) V, with its analytic backward."""
+
+from __future__ import annotations
+
+import math
+
+from gradzoo.engine.backend import xp_of
+from gradzoo.engine.function import Function, unbroadcast
+
+
+class ScaledDotProductAttention(Function):
+    """Attention (Vaswani et al., 2017), for q (..., L, E), k (..., S, E), v (..., S, Ev).
+
+        S = Q K^T / sqrt(E)   (+ mask: -inf where a query may not look)
+        P = softmax(S)        (each row: how much query i attends to each key)
+        O = P V
+
+    Backward, with G = dL/dO:
+        dV = P^T G,   dP = G V^T,   dS = P * (dP - rowsum(dP * P)),
+        dQ = dS K / sqrt(E),   dK = dS^T Q / sqrt(E)
+
+    ``attn_mask``: boolean (True = may attend) or additive float, broadcast to
+    (..., L, S). ``is_causal``: query i sees keys 0..i only. A query that may
+    see no key at all gets a zero output.
+    """
+
+    attn_mask = None
+    is_causal = False
+
+    def forward(self, q, k, v):
+        xp = xp_of(q)
+        if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+            raise ValueError(f"attention: q {q.shape}, k {k.shape} and v {v.shape} do not fit "
+                             f"(q and k share the last dim, k and v the second-to-last)")
+        self.scale = 1.0 / math.sqrt(q.shape[-1])
+        scores = (q @ k.swapaxes(-1, -2)) * self.scale
+        allowed = self._allowed(xp, scores.shape[-2], scores.shape[-1])
+        if self.attn_mask is not None and not self.attn_mask.dtype == bool:
+            scores = scores + self.attn_mask.astype(scores.dtype)
+        if allowed is not None:
+            scores = xp.where(allowed, scores, -xp.inf)
+        self.weights = _masked_softmax(xp, scores)
+        return self.weights @ v
+
+    def _allowed(self, xp, queries: int, keys: int):
+        """Boolean (..., L, S) array of the positions a query may attend to, or None."""
+        allowed = None
+        if self.is_causal:
+            allowed = xp.tril(xp.ones((queries, keys), dtype=bool))
+        if self.attn_mask is not None and self.attn_mask.dtype == bool:
+            allowed = self.attn_mask if allowed is None else allowed & self.attn_mask
+        return allowed
+
+    def backward(self, grad):
+        q, k, v = (t.data for t in self.inputs)
+        weights = self.weights
+        grad_v = weights.swapaxes(-1, -2) @ grad
+        grad_weights = grad @ v.swapaxes(-1, -2)
+        grad_scores = weights * (grad_weights - (grad_weights * weights).sum(-1, keepdims=True))
+        grad_scores *= self.scale
+        grad_q = grad_scores @ k
+        grad_k = grad_scores.swapaxes(-1, -2) @ q
+        return unbroadcast(grad_q, q.shape), unbroadcast(grad_k, k.shape), unbroadcast(grad_v, v.shape)
+
+
+def _masked_softmax(xp, scores):
+    """Row softmax that tolerates rows of -inf (fully masked): they become all zeros."""
+    row_max = scores.max(axis=-1, keepdims=True)
+    row_max = xp.where(xp.isfinite(row_max), row_max, 0.0).astype(scores.dtype)
+    e = xp.exp(scores - row_max)
+    total = e.sum(axis=-1, keepdims=True)
+    return e / xp.where(total > 0, total, 1.0).astype(scores.dtype)
+

@@ -1,0 +1,66 @@
+"""Loss functions: cross-entropy (log_softmax and negative log-likelihood fused) and MSE."""
+
+from __future__ import annotations
+
+from gradzoo.engine.backend import is_integer, xp_of
+from gradzoo.engine.function import Function
+
+
+class CrossEntropy(Function):
+    """Mean negative log-probability of the target class, classes on the last axis.
+
+        loss = -(1/N) sum_n log softmax(z_n)[t_n]   over positions with t_n != ignore_index
+
+    Backward (softmax and log fused, so no division by a tiny probability):
+        dL/dz_n = (softmax(z_n) - onehot(t_n)) / N   (0 at ignored positions)
+    """
+
+    ignore_index = -100
+
+    def forward(self, logits):
+        xp = xp_of(logits)
+        target = self.target
+        check_target(logits.shape, target)
+        classes = logits.shape[-1]
+        flat = logits.reshape(-1, classes)
+        flat_target = target.reshape(-1)
+        self.counted = flat_target != self.ignore_index
+        self.safe_target = xp.where(self.counted, flat_target, 0)
+        rows = xp.arange(flat.shape[0])
+        shifted = flat - flat.max(axis=1, keepdims=True)
+        log_norm = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+        self.log_probs = shifted - log_norm
+        self.rows = rows
+        self.count = int(self.counted.sum())
+        picked = self.log_probs[rows, self.safe_target] * self.counted
+        return (0.0 - picked.sum()) / xp.asarray(self.count, dtype=logits.dtype)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        d = xp.exp(self.log_probs)
+        d[self.rows, self.safe_target] -= 1.0
+        d *= (self.counted * (grad / self.count))[:, None].astype(d.dtype)
+        return (d.reshape(self.inputs[0].shape),)
+
+
+def check_target(logits_shape, target) -> None:
+    """Readable errors for a target that does not fit the logits."""
+    if not is_integer(target.dtype):
+        raise TypeError(f"cross_entropy: target must hold integer class indices, not {target.dtype}")
+    if target.shape != logits_shape[:-1]:
+        raise ValueError(f"cross_entropy: target shape {target.shape} must equal the logits' "
+                         f"shape without its last (class) axis, {logits_shape[:-1]}")
+
+
+class MSELoss(Function):
+    """loss = mean((a - b)^2);  dL/da = 2 (a - b) / n,  dL/db = -dL/da."""
+
+    def forward(self, a, b):
+        if a.shape != b.shape:
+            raise ValueError(f"mse_loss: input shape {a.shape} and target shape {b.shape} differ")
+        self.diff = a - b
+        return (self.diff * self.diff).mean()
+
+    def backward(self, grad):
+        grad_a = self.diff * (2.0 * grad / self.diff.size)
+        return grad_a, -grad_a
