@@ -7,13 +7,15 @@
 7.0
 """
 
-from gradzoo.engine import functional
+from gradzoo.engine import functional, io, nn, optim
 from gradzoo.engine.autograd_mode import is_grad_enabled, no_grad
 from gradzoo.engine.backend import manual_seed
 from gradzoo.engine.function import Function
+from gradzoo.engine.gradcheck import GradcheckError, gradcheck
 from gradzoo.engine.tensor import Parameter, Tensor, tensor
 
 F = functional
 
 __all__ = ["Tensor", "tensor", "Parameter", "Function", "no_grad", "is_grad_enabled",
-           "functional", "F", "manual_seed"]
+           "functional", "F", "manual_seed", "nn", "optim", "io"]
+__all__ += ["gradcheck", "GradcheckError"]

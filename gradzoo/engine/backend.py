@@ -60,7 +60,8 @@ def gpu_module():
             raise DeviceError(f"device 'gpu': CuPy is installed but sees no GPU ({error}); "
                               f"{GPU_INSTALL_HINT}") from None
         if count == 0:
-            raise DeviceError(f"device 'gpu': CuPy is installed but sees no GPU; {GPU_INSTALL_HINT}")
+            raise DeviceError(f"device 'gpu': CuPy is installed but sees no GPU; "
+                              f"{GPU_INSTALL_HINT}")
         _gpu_module = cupy
     return _gpu_module
 
@@ -179,11 +180,11 @@ def make_array(data, dtype=None, device: str = "cpu"):
     if device_of(data) == "gpu":
         data = data if device == "gpu" else data.get()
     else:
-        data = np.asarray(data)
-        if dtype is None and is_floating(data.dtype):
-            dtype = float32
-        elif dtype is None and data.dtype.kind in "iu":
-            dtype = int64
+        data = np.array(data)  # a copy: the tensor never shares memory with the caller's array
+    if dtype is None and is_floating(data.dtype):  # the same rules for GPU arrays
+        dtype = float32
+    elif dtype is None and data.dtype.kind in "iu":
+        dtype = int64
     if dtype is not None and data.dtype != dtype:
         data = data.astype(dtype)
     return to_device(data, device)
@@ -234,6 +235,16 @@ def manual_seed(seed: int) -> None:
 def host_rng():
     """The seeded NumPy generator used for initial weights (the same on every device)."""
     return _host_rng
+
+
+def get_rng_state() -> dict:
+    """The host generator's state (JSON-serialisable): a resumed run draws the same numbers."""
+    return _host_rng.bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore the host generator to a state from ``get_rng_state``."""
+    _host_rng.bit_generator.state = state
 
 
 def new_rng(seed: int):

@@ -43,6 +43,8 @@ class Function:
         fn = cls(**params)
         tensors = _as_tensors(inputs, cls.__name__)
         out_data = fn.forward(*[t.data for t in tensors])
+        if not backend.is_array(out_data):  # NumPy reductions give scalars; .data is an array
+            out_data = backend.make_array(out_data, out_data.dtype)
         needs_grad = is_grad_enabled() and any(t.requires_grad for t in tensors)
         if not needs_grad:
             return Tensor._make(out_data, False, None)
@@ -73,23 +75,39 @@ _recorders: list = []
 
 
 def _as_tensors(inputs, op_name: str) -> tuple[Tensor, ...]:
-    """Wrap Python numbers as tensors of the first tensor's dtype and device; check devices."""
+    """Check that every input is on one device, and give them one dtype where they mix.
+
+    Python numbers become tensors; integer tensors meeting a float tensor (or a
+    Python float) are cast to that float dtype, so ``int_tensor * 0.5`` is
+    float32, never a silent float64.
+    """
     first = next((x for x in inputs if isinstance(x, Tensor)), None)
     if first is None:
         raise TypeError(f"{op_name} needs at least one Tensor input")
     device = first.device
+    float_dtype = _common_float_dtype(inputs)
     tensors = []
     for x in inputs:
-        if isinstance(x, Tensor):
-            if x.device != device:
-                raise backend.DeviceError(
-                    f"{op_name}: inputs are on different devices ('{device}' and '{x.device}'); "
-                    f"move them with .to('{device}') or .to('{x.device}') first")
-            tensors.append(x)
-        else:
-            value_dtype = first.dtype if backend.is_floating(first.dtype) else None
-            tensors.append(Tensor(x, dtype=value_dtype, device=device))
+        if not isinstance(x, Tensor):
+            x = Tensor(x, dtype=float_dtype, device=device)
+        elif x.device != device:
+            raise backend.DeviceError(
+                f"{op_name}: inputs are on different devices ('{device}' and '{x.device}'); "
+                f"move them with .to('{device}') or .to('{x.device}') first")
+        elif float_dtype is not None and not backend.is_floating(x.dtype):
+            x = Tensor._make(x.data.astype(float_dtype), False, None)
+        tensors.append(x)
     return tuple(tensors)
+
+
+def _common_float_dtype(inputs):
+    """The first float tensor's dtype; float32 if only a Python float brings floats; else None."""
+    for x in inputs:
+        if isinstance(x, Tensor) and backend.is_floating(x.dtype):
+            return x.dtype
+    if any(isinstance(x, float) for x in inputs):
+        return backend.float32
+    return None
 
 
 def unbroadcast(grad, shape):

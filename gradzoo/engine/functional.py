@@ -9,8 +9,18 @@ from gradzoo.engine import backend, ops
 from gradzoo.engine.tensor import Tensor
 
 
-def _array(x):
-    return x.data if isinstance(x, Tensor) else x
+def _array_on(x, device: str, what: str):
+    """An argument that gets no gradient (indices, target, mask) as an array on ``device``.
+
+    Python data and NumPy arrays are copied there; a tensor on another device is an
+    error, as it is for the inputs of any op.
+    """
+    if isinstance(x, Tensor):
+        if x.device != device:
+            raise backend.DeviceError(f"{what} is on '{x.device}' but the input is on "
+                                      f"'{device}'; move it with .to('{device}')")
+        return x.data
+    return backend.make_array(x, device=device)
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
@@ -74,9 +84,7 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None,
 
 def cross_entropy(logits: Tensor, target, ignore_index: int = -100) -> Tensor:
     """Mean cross-entropy; classes on the LAST axis, ``target`` integer of the leading shape."""
-    target = _array(target)
-    if not backend.is_array(target):
-        target = backend.make_array(target, device=logits.device)
+    target = _array_on(target, logits.device, "cross_entropy: target")
     return ops.CrossEntropy.apply(logits, target=target, ignore_index=ignore_index)
 
 
@@ -87,9 +95,7 @@ def mse_loss(input: Tensor, target: Tensor) -> Tensor:
 
 def embedding(idx, weight: Tensor) -> Tensor:
     """Rows of ``weight`` picked by the integer tensor ``idx``."""
-    idx = _array(idx)
-    if not backend.is_array(idx):
-        idx = backend.make_array(idx, device=weight.device)
+    idx = _array_on(idx, weight.device, "embedding: idx")
     return ops.Embedding.apply(weight, idx=idx)
 
 
@@ -118,11 +124,13 @@ def where(cond, a, b) -> Tensor:
     """Elementwise ``a if cond else b``; ``cond`` is a boolean tensor (no gradient)."""
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError("where: a or b must be a Tensor")
-    return ops.Where.apply(a, b, cond=_array(cond))
+    device = (a if isinstance(a, Tensor) else b).device
+    return ops.Where.apply(a, b, cond=_array_on(cond, device, "where: cond"))
 
 
 def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask=None,
                                  is_causal: bool = False) -> Tensor:
     """softmax(q k^T / sqrt(d_k) + mask) v; ``is_causal`` hides future keys."""
-    return ops.ScaledDotProductAttention.apply(q, k, v, attn_mask=_array(attn_mask),
-                                               is_causal=is_causal)
+    if attn_mask is not None:
+        attn_mask = _array_on(attn_mask, q.device, "attention: attn_mask")
+    return ops.ScaledDotProductAttention.apply(q, k, v, attn_mask=attn_mask, is_causal=is_causal)

@@ -100,7 +100,8 @@ class Tensor:
     def item(self) -> float:
         """The value of a one-element tensor as a Python number."""
         if self.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
+            raise ValueError(f"item() needs a tensor with one element, this one has shape "
+                             f"{self.shape}")
         return backend.to_host(self.data).reshape(()).item()
 
     def tolist(self):
@@ -149,6 +150,10 @@ class Tensor:
                                    f"grad=... of the same shape, or reduce it first (.sum())")
             grad_data = backend.xp_of(self.data).ones_like(self.data)
         else:
+            if isinstance(grad, Tensor) and grad.device != self.device:
+                raise backend.DeviceError(f"backward(grad): grad is on '{grad.device}', the "
+                                          f"tensor on '{self.device}'; move it with "
+                                          f".to('{self.device}')")
             grad_data = grad.data if isinstance(grad, Tensor) else backend.make_array(
                 grad, self.dtype, self.device)
             if grad_data.shape != self.shape:
@@ -165,7 +170,7 @@ class Tensor:
         return _ops.Add.apply(self, other)
 
     def __radd__(self, other):
-        return _ops.Add.apply(other, self) if isinstance(other, Tensor) else _ops.Add.apply(self, other)
+        return _ops.Add.apply(_like(other, self), self)
 
     def __sub__(self, other):
         return _ops.Sub.apply(self, other)
@@ -205,22 +210,22 @@ class Tensor:
 
     # comparisons give boolean tensors and no gradient
     def __eq__(self, other):
-        return Tensor._make(self.data == _data(other), False, None)
+        return Tensor._make(self.data == _peer_data(other, self), False, None)
 
     def __ne__(self, other):
-        return Tensor._make(self.data != _data(other), False, None)
+        return Tensor._make(self.data != _peer_data(other, self), False, None)
 
     def __lt__(self, other):
-        return Tensor._make(self.data < _data(other), False, None)
+        return Tensor._make(self.data < _peer_data(other, self), False, None)
 
     def __le__(self, other):
-        return Tensor._make(self.data <= _data(other), False, None)
+        return Tensor._make(self.data <= _peer_data(other, self), False, None)
 
     def __gt__(self, other):
-        return Tensor._make(self.data > _data(other), False, None)
+        return Tensor._make(self.data > _peer_data(other, self), False, None)
 
     def __ge__(self, other):
-        return Tensor._make(self.data >= _data(other), False, None)
+        return Tensor._make(self.data >= _peer_data(other, self), False, None)
 
     __hash__ = object.__hash__  # tensors are keys by identity (parameters in sets and dicts)
 
@@ -309,8 +314,21 @@ class Parameter(Tensor):
 # ---------------------------------------------------------------------- helpers
 
 
-def _data(x):
-    return x.data if isinstance(x, Tensor) else x
+def _peer_data(other, reference: Tensor):
+    """``other`` as an operand of a comparison with ``reference``, on ``reference``'s device.
+
+    Lists and arrays are copied there (as NumPy and CuPy would not mix); a tensor on
+    another device is an error, as it is for the inputs of any op.
+    """
+    if isinstance(other, Tensor):
+        if other.device != reference.device:
+            raise backend.DeviceError(f"comparison: tensors on different devices "
+                                      f"('{reference.device}' and '{other.device}'); move one "
+                                      f"with .to('{reference.device}') or .to('{other.device}')")
+        return other.data
+    if isinstance(other, (list, tuple)) or backend.is_array(other):
+        return backend.to_device(other, reference.device)
+    return other
 
 
 def _like(value, reference: Tensor) -> Tensor:
@@ -332,10 +350,9 @@ def _index_data(index):
 
 def _accumulate_leaf(leaf: Tensor, grad_data) -> None:
     """Add a gradient into a leaf's ``.grad`` (a fresh array; never in place on a shared one)."""
-    if leaf.grad is None:
-        leaf.grad = Tensor._make(grad_data.copy(), False, None)
-    else:
-        leaf.grad = Tensor._make(leaf.grad.data + grad_data, False, None)
+    data = grad_data.copy() if leaf.grad is None else leaf.grad.data + grad_data
+    # asarray: NumPy gives 0-d results as scalars; .grad.data is always an array
+    leaf.grad = Tensor._make(backend.xp_of(data).asarray(data), False, None)
 
 
 def _topological_order(root):

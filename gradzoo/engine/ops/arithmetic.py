@@ -54,7 +54,9 @@ class Div(Function):
     def backward(self, grad):
         x, y = self.inputs
         grad_x = grad / y.data
-        grad_y = unbroadcast(-grad_x * x.data / y.data, y.shape) if self.needs_input_grad[1] else None
+        grad_y = None
+        if self.needs_input_grad[1]:
+            grad_y = unbroadcast(-grad_x * x.data / y.data, y.shape)
         return unbroadcast(grad_x, x.shape), grad_y
 
 

@@ -34,6 +34,8 @@ class ScaledDotProductAttention(Function):
                              f"(q and k share the last dim, k and v the second-to-last)")
         self.scale = 1.0 / math.sqrt(q.shape[-1])
         scores = (q @ k.swapaxes(-1, -2)) * self.scale
+        if self.attn_mask is not None:
+            self._check_mask(scores.shape, v.shape)
         allowed = self._allowed(xp, scores.shape[-2], scores.shape[-1])
         if self.attn_mask is not None and not self.attn_mask.dtype == bool:
             scores = scores + self.attn_mask.astype(scores.dtype)
@@ -41,6 +43,17 @@ class ScaledDotProductAttention(Function):
             scores = xp.where(allowed, scores, -xp.inf)
         self.weights = _masked_softmax(xp, scores)
         return self.weights @ v
+
+    def _check_mask(self, scores_shape, v_shape) -> None:
+        """The mask may broadcast up to the weights' shape (..., L, S), never beyond it."""
+        batch = _broadcast_shape(scores_shape[:-2], v_shape[:-2])
+        if batch is None:
+            return  # the batch dims of q, k, v clash: weights @ v reports it
+        weights_shape = batch + scores_shape[-2:]
+        if _broadcast_shape(self.attn_mask.shape, weights_shape) != weights_shape:
+            raise ValueError(f"attention: attn_mask of shape {self.attn_mask.shape} must "
+                             f"broadcast to the attention weights' shape (..., L, S) = "
+                             f"{weights_shape}")
 
     def _allowed(self, xp, queries: int, keys: int):
         """Boolean (..., L, S) array of the positions a query may attend to, or None."""
@@ -60,7 +73,17 @@ class ScaledDotProductAttention(Function):
         grad_scores *= self.scale
         grad_q = grad_scores @ k
         grad_k = grad_scores.swapaxes(-1, -2) @ q
-        return unbroadcast(grad_q, q.shape), unbroadcast(grad_k, k.shape), unbroadcast(grad_v, v.shape)
+        return (unbroadcast(grad_q, q.shape), unbroadcast(grad_k, k.shape),
+                unbroadcast(grad_v, v.shape))
+
+
+def _broadcast_shape(a, b) -> tuple:
+    """The shape NumPy broadcasting gives ``a`` and ``b`` (None when they do not broadcast)."""
+    ndim = max(len(a), len(b))
+    a, b = (1,) * (ndim - len(a)) + tuple(a), (1,) * (ndim - len(b)) + tuple(b)
+    if any(x != y and 1 not in (x, y) for x, y in zip(a, b, strict=True)):
+        return None
+    return tuple(max(x, y) if 1 in (x, y) else x for x, y in zip(a, b, strict=True))
 
 
 def _masked_softmax(xp, scores):

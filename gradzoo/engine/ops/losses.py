@@ -25,6 +25,7 @@ class CrossEntropy(Function):
         flat = logits.reshape(-1, classes)
         flat_target = target.reshape(-1)
         self.counted = flat_target != self.ignore_index
+        check_classes(flat_target[self.counted], classes, self.ignore_index)
         self.safe_target = xp.where(self.counted, flat_target, 0)
         rows = xp.arange(flat.shape[0])
         shifted = flat - flat.max(axis=1, keepdims=True)
@@ -46,10 +47,21 @@ class CrossEntropy(Function):
 def check_target(logits_shape, target) -> None:
     """Readable errors for a target that does not fit the logits."""
     if not is_integer(target.dtype):
-        raise TypeError(f"cross_entropy: target must hold integer class indices, not {target.dtype}")
+        raise TypeError(f"cross_entropy: target must hold integer class indices, "
+                        f"not {target.dtype}")
     if target.shape != logits_shape[:-1]:
         raise ValueError(f"cross_entropy: target shape {target.shape} must equal the logits' "
                          f"shape without its last (class) axis, {logits_shape[:-1]}")
+
+
+def check_classes(counted_target, classes: int, ignore_index: int) -> None:
+    """A class index outside [0, classes) would silently pick a wrong class (-1: the last)."""
+    if counted_target.size == 0:
+        return
+    low, high = int(counted_target.min()), int(counted_target.max())
+    if low < 0 or high >= classes:
+        raise IndexError(f"cross_entropy: target values must lie in [0, {classes - 1}] (or equal "
+                         f"ignore_index={ignore_index}), got values from {low} to {high}")
 
 
 class MSELoss(Function):

@@ -17,7 +17,8 @@ class MatMul(Function):
         if a.ndim == 0 or b.ndim == 0 or a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not fit "
                              f"(the last dimension of the first must equal the "
-                             f"{'second-to-last' if b.ndim > 1 else 'only'} dimension of the second)")
+                             f"{'second-to-last' if b.ndim > 1 else 'only'} dimension of the "
+                             f"second)")
         try:
             return a @ b
         except ValueError:
@@ -30,7 +31,7 @@ class MatMul(Function):
         a2 = a.reshape(1, -1) if a.ndim == 1 else a
         b2 = b.reshape(-1, 1) if b.ndim == 1 else b
         g2 = grad.reshape(grad.shape + (1,)) if b.ndim == 1 else grad
-        g2 = g2.reshape(g2.shape[:-2] + (1,) + g2.shape[-1:]) if a.ndim == 1 else g2
+        g2 = g2.reshape(g2.shape[:-1] + (1,) + g2.shape[-1:]) if a.ndim == 1 else g2
         grad_a = grad_b = None
         if self.needs_input_grad[0]:
             grad_a = unbroadcast(g2 @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape)

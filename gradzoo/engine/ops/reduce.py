@@ -12,9 +12,9 @@ def normalize_dims(dim, ndim: int):
         return tuple(range(ndim))
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     for d in dims:
-        if not -ndim <= d < max(ndim, 1):
+        if not -max(ndim, 1) <= d < max(ndim, 1):
             raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dimensions")
-    return tuple(sorted(d % max(ndim, 1) for d in dims))
+    return tuple(sorted(d % ndim for d in dims)) if ndim else ()  # 0-d: dim 0 or -1 is all
 
 
 def _grad_to_input_shape(grad, axes, keepdim, shape):

@@ -1,0 +1,51 @@
+# gradzoo: two commands on a fresh machine.
+#   make demo   create .venv, install gradzoo (+ dev tools, Graphviz's dot), run the main lesson
+#   make test   the same set-up (quick when already done), then the whole test suite
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test test-fast lint graphviz clean
+
+setup: $(STAMP) graphviz
+
+# Reinstall only when the project's metadata changed (or .venv is new).
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
+	  { echo "gradzoo needs Python >= 3.10; found $$($(PYTHON) --version)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# Graphviz's `dot` program draws the computation graphs. Install it with the
+# system package manager when we can; otherwise say how (gradzoo still works,
+# and writes .dot files instead of pictures).
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Graphviz (dot) with apt-get"; \
+	    (apt-get install -y -qq graphviz >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null && apt-get install -y -qq graphviz >/dev/null)) || \
+	    echo "could not install Graphviz; install it by hand (apt install graphviz)"; \
+	  elif command -v brew >/dev/null 2>&1; then \
+	    brew install graphviz || echo "could not install Graphviz; try: brew install graphviz"; \
+	  else \
+	    echo "Graphviz's 'dot' is missing: install it (apt install graphviz / brew install graphviz / conda install graphviz); graphs are written as .dot files until then"; \
+	  fi; }
+
+demo: setup
+	$(BIN)/gradzoo demo
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: setup
+	$(BIN)/ruff check gradzoo tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache build *.egg-info

@@ -1,0 +1,269 @@
+"""The ``gradzoo`` command line (click). Thin: it parses, then calls lab/ and engine/.
+
+Usage errors (an unknown model, task or option, a bad run directory) print one
+line and exit with 2; a run stopped by Ctrl-C exits with 130; a diverged run with 1.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from gradzoo import __version__
+
+
+class GradzooError(click.ClickException):
+    """A one-line error about the user's input: printed as 'Error: ...', exit code 2."""
+
+    exit_code = 2
+
+
+class ZooGroup(click.Group):
+    """The command group: plugins are loaded on first need and may add commands."""
+
+    _loaded = False
+
+    def _ensure_plugins(self, ctx) -> None:
+        if ZooGroup._loaded:
+            return
+        ZooGroup._loaded = True
+        from gradzoo.plugins.manager import PluginError, get_registry
+
+        plugins_dir = ctx.params.get("plugins_dir") if ctx is not None else None
+        try:
+            get_registry(plugins_dir=plugins_dir, cli=self, reload=True)
+        except PluginError as error:
+            raise GradzooError(str(error)) from None
+
+    def list_commands(self, ctx):
+        self._ensure_plugins(ctx)
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx, name):
+        self._ensure_plugins(ctx)
+        return super().get_command(ctx, name)
+
+
+def registry():
+    """The loaded plugin registry."""
+    from gradzoo.plugins.manager import get_registry
+
+    return get_registry()
+
+
+@click.group(cls=ZooGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gradzoo")
+@click.option("--plugins-dir", type=click.Path(file_okay=False), envvar="GRADZOO_PLUGINS_DIR",
+              is_eager=True,  # read before --help, which lists the plugins' commands
+              help="Load the .py files of this directory as plugins (or GRADZOO_PLUGINS_DIR).")
+def main(plugins_dir):
+    """gradzoo: a teaching deep-learning lab.
+
+    A readable autograd engine and a zoo of models (RNN, LSTM, GRU,
+    transformer, GPT...) to train, compare and draw. Start with
+    `gradzoo list`, then `gradzoo train lstm --task reverse`.
+    """
+
+
+# ---------------------------------------------------------------------- demo
+
+
+@main.command()
+@click.option("--steps", default=200, show_default=True, type=click.IntRange(1, 100_000),
+              help="Training steps.")
+@click.option("--hidden", default=32, show_default=True, type=click.IntRange(1, 4096),
+              help="Width of the hidden layer.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--device", default=None, type=click.Choice(["auto", "cpu", "gpu"]),
+              help="Where to compute (default: GRADZOO_DEVICE, else auto).")
+def demo(steps, hidden, seed, device):
+    """Train a 2-layer MLP on two half-moons and watch the loss fall."""
+    use_device(device)
+    from gradzoo.lab.demo import run_demo
+
+    click.echo(f"A 2-layer MLP (2 -> {hidden} -> 2) learns to separate two half-moons.")
+    run_demo(steps=steps, hidden=hidden, seed=seed, echo=click.echo)
+
+
+# ---------------------------------------------------------------------- catalogue
+
+
+@main.command("list")
+def list_command():
+    """List the models and tasks every plugin registered."""
+    from gradzoo.lab import catalog
+    from gradzoo.lab.tables import format_table
+
+    reg = registry()
+    click.echo("Models\n")
+    click.echo(format_table(["name", "kinds", "parameters (task)", "plugin", "summary"],
+                            catalog.model_rows(reg)))
+    click.echo("\nTasks\n")
+    click.echo(format_table(["name", "kind", "plugin", "summary"], catalog.task_rows(reg)))
+    click.echo("\n`gradzoo info NAME` shows a model's or task's options.")
+
+
+@main.command()
+@click.argument("name")
+def info(name):
+    """Show a model's or a task's options, with defaults, types and help."""
+    from gradzoo.lab import catalog
+    from gradzoo.lab.tables import format_table
+    from gradzoo.plugins.specs import did_you_mean
+
+    reg = registry()
+    found = [(kind, table[name]) for kind, table in (("model", reg.models), ("task", reg.tasks))
+             if name in table]
+    if not found:
+        hint = did_you_mean(name, list(reg.models) + list(reg.tasks))
+        raise GradzooError(f"no model or task called '{name}'{hint}; `gradzoo list` shows them all")
+    for kind, spec in found:
+        what = ",".join(spec.kinds) if kind == "model" else spec.kind
+        click.echo(f"{kind} {spec.name} ({what}) from plugin {reg.plugin_of(kind, name)}")
+        click.echo(f"  {spec.summary}\n")
+        if spec.options:
+            click.echo(format_table(["option", "default", "allowed", "help"],
+                                    catalog.option_rows(spec), max_width=70))
+        else:
+            click.echo("(no options)")
+        if kind == "model" and spec.training:
+            settings = ", ".join(f"{k}={v}" for k, v in spec.training.items())
+            click.echo(f"\ntraining defaults: {settings}")
+        click.echo("")
+
+
+@main.command()
+def plugins():
+    """Show every plugin: where it came from, what it registered, and failures."""
+    from gradzoo.lab import catalog
+    from gradzoo.lab.tables import format_table
+
+    reg = registry()
+    click.echo(format_table(["plugin", "from", "status", "registered"],
+                            catalog.plugin_rows(reg), max_width=80))
+    failed = [record for record in reg.plugins.values() if record.failed]
+    if failed:  # the table may cut a long error: here it is whole
+        click.echo("\nfailed plugins:")
+        for record in failed:
+            click.echo(f"  {record.name} ({record.source}): {record.error}")
+
+
+# ---------------------------------------------------------------------- train, sample, evaluate
+
+
+@main.command()
+@click.argument("model")
+@click.option("--task", "task_name", required=True, help="The task to train on (`gradzoo list`).")
+@click.option("--steps", type=click.IntRange(1, 10_000_000), default=None,
+              help="Training steps (default: the model's).")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="A model or task option; repeatable. Use model.KEY / task.KEY if both have KEY.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--lr", type=click.FloatRange(0, None, min_open=True), default=None,
+              help="Peak learning rate (default: the model's).")
+@click.option("--batch-size", type=click.IntRange(1, 1_000_000), default=None,
+              help="Examples per step (default: the model's).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default=None,
+              help="Where to compute (default: GRADZOO_DEVICE, else auto).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Run directory (default: runs/MODEL-TASK, numbered if taken).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(model, task_name, steps, assignments, seed, lr, batch_size, device, out, resume, quiet):
+    """Train MODEL on a task, writing a run directory (config, metrics, weights)."""
+    from gradzoo.lab import training_command
+
+    use_device(device)
+    training = {"steps": steps, "lr": lr, "batch_size": batch_size}
+    try:
+        result, run_dir = training_command.run(
+            registry(), model, task_name, assignments, seed, training, out, resume,
+            progress=not quiet, echo=click.echo)
+    except training_command.UsageProblem as error:
+        raise GradzooError(str(error)) from None
+    except training_command.Stopped as stopped:
+        click.echo(f"\n{stopped}", err=True)
+        sys.exit(stopped.exit_code)
+    scores = ", ".join(f"{k} {v:.4g}" for k, v in result.scores.items())
+    click.echo(f"finished {result.steps} steps in {result.seconds:.1f} s; "
+               f"loss {result.final_loss:.4f}")
+    click.echo(f"validation: {scores}")
+    click.echo(f"run saved in {run_dir}  (try: gradzoo sample {run_dir})")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--prompt", default=None, help="Text to continue (language runs).")
+@click.option("--tokens", type=click.IntRange(1, 100_000), default=200, show_default=True,
+              help="How many tokens to generate (language runs).")
+@click.option("--temperature", type=click.FloatRange(0, None), default=0.8, show_default=True,
+              help="Sampling temperature; 0 picks the most likely token.")
+@click.option("--top-k", type=click.IntRange(1, None), default=None,
+              help="Sample only among the K most likely tokens.")
+@click.option("--n", "count", type=click.IntRange(1, 10_000), default=8, show_default=True,
+              help="How many examples (sequence runs).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed for sampling.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default=None)
+def sample(run_dir, prompt, tokens, temperature, top_k, count, seed, device):
+    """Show what a trained run produces: text, or answers beside the right ones."""
+    from gradzoo.lab import sampling
+    from gradzoo.lab.runs import RunError
+
+    use_device(device)
+    try:
+        lines = sampling.sample_run(registry(), run_dir, prompt=prompt, tokens=tokens,
+                                    temperature=temperature, top_k=top_k, count=count, seed=seed)
+    except (RunError, ValueError) as error:
+        raise GradzooError(str(error)) from None
+    for line in lines:
+        click.echo(line)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--batches", type=click.IntRange(1, 10_000), default=16, show_default=True,
+              help="Fresh batches to score on.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default=None)
+def evaluate(run_dir, batches, device):
+    """Score a trained run on fresh data (the task's test split)."""
+    from gradzoo.lab.runs import RunError
+    from gradzoo.lab.session import open_run
+
+    use_device(device)
+    try:
+        experiment = open_run(run_dir, registry())
+    except RunError as error:
+        raise GradzooError(str(error)) from None
+    scores = experiment.task.score(experiment.model, batches=batches, split="test")
+    click.echo(f"{experiment.model_spec.name} on {experiment.task_spec.name}:")
+    for name, value in scores.items():
+        click.echo(f"  {name:14s} {value:.4f}")
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def use_device(device: str | None) -> None:
+    """Apply ``--device``; a device this machine lacks is a usage error (exit 2)."""
+    from gradzoo.engine import backend
+
+    try:
+        if device is not None:
+            backend.set_default_device(device)
+        backend.default_device()
+    except (backend.DeviceError, ValueError) as error:
+        raise GradzooError(str(error)) from None
+
+
+BUILTIN_COMMANDS = frozenset(main.commands)
+
+
+def forget_plugins() -> None:
+    """Unload plugins and their commands, so the next command loads them afresh (tests)."""
+    from gradzoo.plugins.manager import reset_registry
+
+    for name in set(main.commands) - BUILTIN_COMMANDS:
+        main.commands.pop(name)
+    ZooGroup._loaded = False
+    reset_registry()

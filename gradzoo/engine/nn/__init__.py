@@ -1,0 +1,27 @@
+"""Neural-network layers (``nn``): Modules that hold Parameters, named as in ``torch.nn``.
+
+>>> from gradzoo.engine import nn, tensor
+>>> model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+>>> [name for name, _ in model.named_parameters()]
+['0.weight', '0.bias', '2.weight', '2.bias']
+"""
+
+from gradzoo.engine.nn import init, utils
+from gradzoo.engine.nn.activation import GELU, ReLU, Sigmoid, Tanh
+from gradzoo.engine.nn.attention import MultiheadAttention
+from gradzoo.engine.nn.containers import ModuleList, Sequential
+from gradzoo.engine.nn.dropout import Dropout
+from gradzoo.engine.nn.embedding import Embedding
+from gradzoo.engine.nn.linear import Linear
+from gradzoo.engine.nn.module import LoadResult, Module, StateDictError, running_modules
+from gradzoo.engine.nn.normalization import LayerNorm
+from gradzoo.engine.nn.recurrent import GRUCell, LSTMCell, RNNCell
+from gradzoo.engine.tensor import Parameter
+
+__all__ = [
+    "Module", "Parameter", "StateDictError", "LoadResult", "running_modules",
+    "Linear", "Embedding", "LayerNorm", "Dropout",
+    "ReLU", "GELU", "Tanh", "Sigmoid",
+    "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",
+    "Sequential", "ModuleList", "init", "utils",
+]

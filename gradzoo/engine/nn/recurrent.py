@@ -1,0 +1,129 @@
+"""Recurrent cells: one time step of an RNN, an LSTM and a GRU.
+
+A cell reads the input ``x`` of one step and the hidden state ``h`` of the step
+before, and returns the new hidden state. Running a sequence is a Python loop
+over the steps, so each step waits for the previous one (why recurrent
+networks cannot run in parallel over time).
+
+All three cells keep PyTorch's parameters: ``weight_ih`` (gates * hidden,
+input), ``weight_hh`` (gates * hidden, hidden), ``bias_ih`` and ``bias_hh``
+(gates * hidden), the gates stacked in PyTorch's order, so weights can be
+copied from PyTorch one to one. Every gate is computed by ONE matrix product
+for the input and one for the hidden state, then sliced apart.
+"""
+
+from __future__ import annotations
+
+import math
+
+from gradzoo.engine import backend
+from gradzoo.engine import functional as F
+from gradzoo.engine.nn import init
+from gradzoo.engine.nn.module import Module
+from gradzoo.engine.tensor import Tensor
+
+
+class _RecurrentCell(Module):
+    """What the three cells share: the stacked gate weights and their two matrix products."""
+
+    gates = 1  # how many blocks of ``hidden_size`` rows the weights stack
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 device: str | None = None):
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        rows = self.gates * hidden_size
+        # PyTorch's init: every weight and bias ~ U(-1/sqrt(hidden), 1/sqrt(hidden)).
+        bound = 1.0 / math.sqrt(hidden_size)
+        self.weight_ih = init.uniform_(init.new_parameter(rows, input_size, device=device),
+                                       -bound, bound)
+        self.weight_hh = init.uniform_(init.new_parameter(rows, hidden_size, device=device),
+                                       -bound, bound)
+        self.bias_ih = self.bias_hh = None
+        if bias:
+            self.bias_ih = init.uniform_(init.new_parameter(rows, device=device), -bound, bound)
+            self.bias_hh = init.uniform_(init.new_parameter(rows, device=device), -bound, bound)
+
+    def _input_part(self, x: Tensor) -> Tensor:
+        """x W_ih^T + b_ih: every gate's share from the input, in one matrix product."""
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"{type(self).__name__}: input has {x.shape[-1]} features "
+                             f"(shape {x.shape}), expected input_size={self.input_size}")
+        return F.linear(x, self.weight_ih, self.bias_ih)
+
+    def _hidden_part(self, h: Tensor) -> Tensor:
+        """h W_hh^T + b_hh: every gate's share from the previous hidden state."""
+        return F.linear(h, self.weight_hh, self.bias_hh)
+
+    def _zeros(self, x: Tensor) -> Tensor:
+        """The initial state when none is given: zeros of shape (batch, hidden_size)."""
+        xp = backend.array_module(x.device)
+        return Tensor._make(xp.zeros(x.shape[:-1] + (self.hidden_size,), dtype=x.dtype),
+                            False, None)
+
+    def _gate(self, stacked: Tensor, index: int) -> Tensor:
+        """Block ``index`` (0-based, in the order the weights stack them) of a gate vector."""
+        size = self.hidden_size
+        return stacked[..., index * size:(index + 1) * size]
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih is not None}"
+
+
+class RNNCell(_RecurrentCell):
+    """Elman RNN step:  h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh).
+
+    ``cell(x, h=None) -> h'``; x is (batch, input_size), h and h' are
+    (batch, hidden_size); a missing h means zeros.
+    """
+
+    gates = 1
+
+    def forward(self, x: Tensor, h: Tensor | None = None) -> Tensor:
+        h = self._zeros(x) if h is None else h
+        return F.tanh(self._input_part(x) + self._hidden_part(h))
+
+
+class LSTMCell(_RecurrentCell):
+    """Long short-term memory step (Hochreiter & Schmidhuber, 1997), gates in order i, f, g, o.
+
+    ``cell(x, (h, c)=None) -> (h', c')``. The cell state c is a conveyor belt:
+    the forget gate f keeps part of it, the input gate i adds new content g.
+    """
+
+    gates = 4
+
+    def forward(self, x: Tensor, state: tuple[Tensor, Tensor] | None = None):
+        h, c = (self._zeros(x), self._zeros(x)) if state is None else state
+        stacked = self._input_part(x) + self._hidden_part(h)
+        input_gate = F.sigmoid(self._gate(stacked, 0))    # i = sigmoid(W_ii x + W_hi h + b_i)
+        forget_gate = F.sigmoid(self._gate(stacked, 1))   # f = sigmoid(W_if x + W_hf h + b_f)
+        candidate = F.tanh(self._gate(stacked, 2))        # g = tanh(W_ig x + W_hg h + b_g)
+        output_gate = F.sigmoid(self._gate(stacked, 3))   # o = sigmoid(W_io x + W_ho h + b_o)
+        c_next = forget_gate * c + input_gate * candidate  # c' = f * c + i * g
+        h_next = output_gate * F.tanh(c_next)              # h' = o * tanh(c')
+        return h_next, c_next
+
+
+class GRUCell(_RecurrentCell):
+    """Gated recurrent unit step (Cho et al., 2014), gates in order r, z, n, as in PyTorch.
+
+    ``cell(x, h=None) -> h'``. The update gate z chooses between keeping the old
+    state and taking the new candidate n; the reset gate r decides how much of
+    the old state the candidate may see.
+    """
+
+    gates = 3
+
+    def forward(self, x: Tensor, h: Tensor | None = None) -> Tensor:
+        h = self._zeros(x) if h is None else h
+        from_input, from_hidden = self._input_part(x), self._hidden_part(h)
+        # r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+        reset = F.sigmoid(self._gate(from_input, 0) + self._gate(from_hidden, 0))
+        # z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+        update = F.sigmoid(self._gate(from_input, 1) + self._gate(from_hidden, 1))
+        # n = tanh(W_in x + b_in + r * (W_hn h + b_hn))   (r scales b_hn too, as in PyTorch)
+        candidate = F.tanh(self._gate(from_input, 2) + reset * self._gate(from_hidden, 2))
+        # h' = (1 - z) * n + z * h
+        return (1.0 - update) * candidate + update * h

@@ -1,0 +1,1 @@
+"""The lab: training loops, runs on disk, comparisons, plots and reports."""

@@ -1,0 +1,44 @@
+"""What ``gradzoo sample`` shows: generated text, or a model's answers beside the right ones."""
+
+from __future__ import annotations
+
+from gradzoo.engine import Tensor, backend
+from gradzoo.lab.session import open_run
+
+
+def sample_run(registry, run_dir, prompt=None, tokens=200, temperature=0.8, top_k=None,
+               count=8, seed=0) -> list[str]:
+    """Lines to print for a run: depends on the task's kind."""
+    experiment = open_run(run_dir, registry)
+    backend.manual_seed(seed)
+    model, task = experiment.model, experiment.task
+    model.eval()
+    if task.kind == "language":
+        return [generate_text(model, task, prompt, tokens, temperature, top_k)]
+    if task.kind == "sequence":
+        return answer_table(model, task, count, seed)
+    raise ValueError(f"sample does not know how to show a {task.kind} task yet")
+
+
+def generate_text(model, task, prompt, tokens, temperature, top_k) -> str:
+    """The prompt and its continuation, sampled one character at a time."""
+    prompt = prompt if prompt else "\n"
+    ids = task.encode(prompt)  # ValueError names characters the text never had
+    out = model.generate(Tensor([ids]), tokens, temperature=temperature, top_k=top_k)
+    return task.decode(out.numpy()[0])
+
+
+def answer_table(model, task, count, seed) -> list[str]:
+    """Fresh examples (the test split): source -> the model's answer, and the right one."""
+    batch = task.batch(count, seed, split="test")
+    predicted = model.predict(batch.source).numpy()
+    lines = []
+    right = 0
+    for source, answer, truth in zip(batch.source.numpy(), predicted, batch.target.numpy()):
+        ok = bool((answer == truth).all())
+        right += ok
+        mark = "ok   " if ok else "WRONG"
+        lines.append(f"{mark} {task.decode(source)}  ->  {task.decode(answer)}"
+                     + ("" if ok else f"   (right: {task.decode(truth)})"))
+    lines.append(f"{right} of {len(predicted)} right")
+    return lines

@@ -1,0 +1,54 @@
+"""Opening a finished (or interrupted) run: rebuild its model and task, load its weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gradzoo.lab import runs
+from gradzoo.lab.setup import Experiment, SetupError, rebuild
+from gradzoo.lab.train import TrainSettings
+
+
+def open_run(run_dir, registry, load_weights: bool = True) -> Experiment:
+    """The experiment of ``run_dir`` as config.json describes it, with its last weights."""
+    path = runs.check_run_dir(run_dir)
+    config = runs.read_json(path / runs.CONFIG)
+    _check_config(config, path / runs.CONFIG)
+    try:
+        model_spec = registry.model(config["model"])
+        task_spec = registry.task(config["task"])
+        settings = TrainSettings.build(config.get("training", {}))
+        model_options = model_spec.resolve(config["model_options"])
+        task_options = task_spec.resolve(config["task_options"])
+    except KeyError as error:
+        raise runs.RunError(f"{path / runs.CONFIG}: {error} (was the plugin that provided it "
+                            f"uninstalled?)") from None
+    except ValueError as error:
+        raise runs.RunError(f"{path / runs.CONFIG}: {error}") from None
+    try:
+        experiment = rebuild(registry, model_spec, task_spec, model_options, task_options,
+                             config.get("seed", 0), settings)
+    except SetupError as error:
+        raise runs.RunError(f"{path}: {error}") from None
+    if load_weights:
+        if not (path / runs.STATE).exists():
+            raise runs.RunError(f"{path} has no checkpoint yet ({runs.STATE} is missing)")
+        runs.load_checkpoint(path, experiment.model)
+    return experiment
+
+
+# the fields of config.json that rebuilding a run needs, and their JSON types
+_CONFIG_FIELDS = {"model": str, "task": str, "model_options": dict, "task_options": dict}
+_OPTIONAL_FIELDS = {"seed": int, "training": dict}
+_TYPE_WORDS = {str: "a string", dict: "an object", int: "an integer"}
+
+
+def _check_config(config: dict, path: Path) -> None:
+    """A RunError naming the first field of config.json that is missing or of the wrong type."""
+    for key, kind in [*_CONFIG_FIELDS.items(), *_OPTIONAL_FIELDS.items()]:
+        if key not in config and key in _OPTIONAL_FIELDS:
+            continue
+        value = config.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            problem = "is missing" if key not in config else f"is not {_TYPE_WORDS[kind]}"
+            raise runs.RunError(f"{path} is damaged: '{key}' {problem}")

@@ -1,0 +1,106 @@
+"""``gpt``: a decoder-only transformer (Radford et al., 2018/2019), read top to bottom.
+
+    x_0   = E_token[t] + E_position[p]                    token + learned position embeddings
+    x'_l  = x_l + Attention(LN_1(x_l))   (causal)          pre-LayerNorm blocks (GPT-2)
+    x_l+1 = x'_l + W_2 GELU(W_1 LN_2(x'_l))                position-wise MLP, 4x wide
+    logits = W_head LN_f(x_L)
+
+Token n+1 is predicted from tokens 1..n only: the causal mask sets the scores
+of future positions to -inf before the softmax, so their weights are exactly 0,
+while training still processes every position at once.
+"""
+
+from __future__ import annotations
+
+from gradzoo.engine import Tensor, backend, nn
+from gradzoo.engine import functional as F
+from gradzoo.plugins import ModelSpec, Option, hookimpl
+from gradzoo.zoo.decoding import DecoderOnly
+
+
+class MLP(nn.Module):
+    """Position-wise feed-forward network: W_2 GELU(W_1 x), hidden 4x the width."""
+
+    def __init__(self, width: int, dropout: float):
+        super().__init__()
+        self.fc = nn.Linear(width, 4 * width)
+        self.proj = nn.Linear(4 * width, width)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.dropout(self.proj(F.gelu(self.fc(x))))
+
+
+class Block(nn.Module):
+    """One pre-LayerNorm transformer block: causal self-attention, then the MLP, each residual."""
+
+    def __init__(self, width: int, heads: int, dropout: float):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(width)
+        self.attn = nn.MultiheadAttention(width, heads, dropout=dropout)
+        self.ln_2 = nn.LayerNorm(width)
+        self.mlp = MLP(width, dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.ln_1(x)
+        x = x + self.attn(h, h, h, is_causal=True)   # x' = x + Attention(LN_1(x))
+        return x + self.mlp(self.ln_2(x))            # x'' = x' + MLP(LN_2(x'))
+
+
+class GPT(DecoderOnly):
+    """Token and position embeddings, ``layers`` blocks, a final LayerNorm and the head."""
+
+    def __init__(self, vocab_size: int, max_length: int, width: int, layers: int, heads: int,
+                 dropout: float = 0.0):
+        super().__init__()
+        self.max_length = max_length
+        self.token_embedding = nn.Embedding(vocab_size, width)
+        self.position_embedding = nn.Embedding(max_length, width)
+        self.dropout = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList([Block(width, heads, dropout) for _ in range(layers)])
+        self.ln_f = nn.LayerNorm(width)
+        self.head = nn.Linear(width, vocab_size, bias=False)
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        """Next-token logits (B, L, V) for token ids (B, L), every position in parallel."""
+        length = tokens.shape[1]
+        if length > self.max_length:
+            raise ValueError(f"gpt: input of {length} tokens is longer than the {self.max_length} "
+                             f"positions this model has")
+        positions = backend.array_module(tokens.device).arange(length)
+        x = self.token_embedding(tokens) + self.position_embedding(Tensor(positions))
+        x = self.dropout(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.ln_f(x))
+
+
+def build(task, options) -> GPT:
+    """A GPT sized for ``task``: its vocabulary and its longest input."""
+    if task.kind == "sequence":
+        length = task.source_length + task.target_length  # source SEP target, minus the last
+    else:
+        length = task.context
+    model = GPT(task.vocab_size, length, options["width"], options["layers"], options["heads"],
+                options["dropout"])
+    if task.kind == "sequence":
+        model.target_length, model.sep_token = task.target_length, task.sep_token
+    return model
+
+
+SPEC = ModelSpec(
+    name="gpt", kinds=("sequence", "language"), build=build,
+    summary="decoder-only transformer: causal self-attention, predicts the next token",
+    options=(
+        Option("layers", 2, "transformer blocks", min=1, max=64),
+        Option("heads", 4, "attention heads per block (must divide width)", min=1, max=64),
+        Option("width", 64, "embedding width d_model", min=1, max=8192),
+        Option("dropout", 0.0, "dropout probability", min=0.0, max=0.9),
+    ),
+    training={"steps": 1000, "lr": 3e-3, "batch_size": 32},
+)
+
+
+@hookimpl
+def register_models(register):
+    register(SPEC)

@@ -1,0 +1,301 @@
+"""Hypothesis strategies that every op test draws from (after minitorch's tensor_strategies).
+
+Shapes are small (at most 3 dims of side 3) and include size-1 dims and 0-d
+shapes, so broadcasting and edge cases come up often while finite differences
+stay cheap. Arrays are float64 with bounded values; the helpers below keep
+values away from the points where an op has no derivative (relu at 0, ties in
+max, log of a non-positive number).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+MAX_DIMS = 3
+MAX_SIDE = 3
+
+
+# ---------------------------------------------------------------------- shapes
+
+
+def shapes(min_dims=0, max_dims=MAX_DIMS, min_side=1, max_side=MAX_SIDE):
+    """Array shapes, 0-d included by default: (), (3,), (1, 2), (2, 1, 3)..."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+                            max_side=max_side)
+
+
+def broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=MAX_DIMS, max_side=MAX_SIDE):
+    """A tuple of ``num_shapes`` shapes that broadcast together: ((2, 1), (3, 1, 4))..."""
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=num_shapes, min_dims=min_dims, max_dims=max_dims, max_side=max_side,
+    ).map(lambda shapes: shapes.input_shapes)
+
+
+@st.composite
+def shapes_broadcasting_to(draw, shape):
+    """Shapes that broadcast to ``shape`` without growing it: a suffix, some sides set to 1."""
+    suffix = shape[len(shape) - draw(st.integers(0, len(shape))):]
+    return tuple(1 if draw(st.booleans()) else side for side in suffix)
+
+
+def sides(low=1, high=MAX_SIDE):
+    """One dimension's size."""
+    return st.integers(low, high)
+
+
+# ---------------------------------------------------------------------- arrays
+
+
+def floats(low=-2.0, high=2.0):
+    """Finite float64 values in [low, high]."""
+    return st.floats(low, high, allow_nan=False, allow_infinity=False)
+
+
+def arrays(shape, low=-2.0, high=2.0):
+    """float64 arrays of ``shape`` (a tuple or a strategy) with values in [low, high]."""
+    return hnp.arrays(np.float64, shape, elements=floats(low, high))
+
+
+def positive_arrays(shape, low=0.3, high=2.0):
+    """Values well above 0: safe for log, division and a real power's base."""
+    return arrays(shape, low, high)
+
+
+def away_from_zero_arrays(shape, gap=0.2, high=2.0):
+    """Values with |x| >= gap: relu's kink and division by zero are out of reach."""
+    elements = st.one_of(floats(-high, -gap), floats(gap, high))
+    return hnp.arrays(np.float64, shape, elements=elements)
+
+
+@st.composite
+def distinct_arrays(draw, shape, spacing=0.3):
+    """Arrays whose values all differ by more than ``spacing / 2`` (no ties for max).
+
+    A shuffled ramp with a little jitter: no two elements come within the
+    finite-difference step of each other.
+    """
+    shape = _draw(draw, shape)
+    size = math.prod(shape)
+    order = np.array(draw(st.permutations(range(size))), dtype=np.float64)
+    jitter = draw(arrays(size, 0.0, spacing / 4))
+    return ((order - size / 2) * spacing + jitter).reshape(shape)
+
+
+@st.composite
+def layouts(draw, array):
+    """The same values in another memory layout: C order, Fortran order, or a strided view.
+
+    Ops must not assume contiguous inputs (a transposed or sliced tensor is not).
+    """
+    kind = draw(st.sampled_from(["C", "F", "strided"]))
+    if array.ndim == 0:
+        return array
+    if kind == "F":
+        return np.asfortranarray(array)
+    if kind == "strided":
+        wide = np.repeat(array[..., None], 2, axis=-1)  # every value twice along a new last dim
+        return wide[..., 0]
+    return array
+
+
+def broadcastable_arrays(num_arrays=2, elements=arrays):
+    """A tuple of arrays whose shapes broadcast together; ``elements(shape)`` draws each one."""
+    return broadcastable_shapes(num_arrays).flatmap(
+        lambda shapes: st.tuples(*(elements(shape) for shape in shapes)))
+
+
+def boolean_arrays(shape):
+    return hnp.arrays(np.bool_, shape)
+
+
+def index_arrays(shape, high):
+    """int64 arrays with values in [0, high), repeats likely (embedding ids, targets)."""
+    return hnp.arrays(np.int64, shape, elements=st.integers(0, high - 1))
+
+
+# ---------------------------------------------------------------------- dims
+
+
+def dims(ndim):
+    """One valid dim for a tensor with ``ndim`` dims, negatives included (0-d: 0 or -1)."""
+    return st.integers(-max(ndim, 1), max(ndim, 1) - 1)
+
+
+@st.composite
+def reduce_dims(draw, ndim):
+    """``dim`` for sum/mean/max: None, one int, or a tuple of distinct dims (some negative)."""
+    kind = draw(st.sampled_from(["all", "one", "several"]))
+    if kind == "all":
+        return None
+    if kind == "one" or ndim < 2:
+        return draw(dims(ndim))
+    chosen = draw(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True))
+    return tuple(d - ndim if draw(st.booleans()) else d for d in chosen)
+
+
+def permutations(ndim):
+    """An order of all ``ndim`` dims for ``permute``."""
+    return st.permutations(range(ndim)).map(tuple)
+
+
+@st.composite
+def reshape_targets(draw, shape):
+    """A shape with as many elements as ``shape``: factors regrouped, 1s added, maybe one -1."""
+    factors = draw(st.permutations(_prime_factors(math.prod(shape))))
+    target = []
+    for factor in factors:
+        if target and draw(st.booleans()):
+            target[-1] *= factor
+        else:
+            target.append(factor)
+    for _ in range(draw(st.integers(0, 2))):
+        target.insert(draw(st.integers(0, len(target))), 1)
+    if target and draw(st.booleans()):
+        target[draw(st.integers(0, len(target) - 1))] = -1
+    return tuple(target)
+
+
+def _prime_factors(n: int) -> list[int]:
+    factors, p = [], 2
+    while n > 1:
+        while n % p == 0:
+            factors.append(p)
+            n //= p
+        p += 1
+    return factors
+
+
+# ---------------------------------------------------------------------- indexing
+
+
+def index_expressions(shape):
+    """What can go between ``x[...]``: basic (ints, slices, ..., None) or integer arrays.
+
+    Integer arrays repeat positions often (``x[[0, 0, 1]]``), so the gradient
+    of an element picked twice must add up; boolean masks pick rows or elements.
+    """
+    basic = hnp.basic_indices(shape, allow_newaxis=True)
+    if not shape:
+        return basic
+    return st.one_of(basic, _integer_array_indices(shape), _slice_then_integers(shape),
+                     boolean_arrays(shape[:1]), boolean_arrays(shape))
+
+
+def _integer_array_indices(shape):
+    result_shapes = shapes(min_dims=1, max_dims=2)
+    return hnp.integer_array_indices(shape, result_shape=result_shapes).map(
+        lambda index: index[0] if len(index) == 1 else index)
+
+
+@st.composite
+def _slice_then_integers(draw, shape):
+    """``x[:, [2, 0, 2]]`` style: a full slice on dim 0, an integer list on dim 1."""
+    if len(shape) < 2:
+        return draw(st.lists(st.integers(-shape[0], shape[0] - 1), min_size=1, max_size=4))
+    positions = st.integers(-shape[1], shape[1] - 1)
+    return (slice(None), draw(st.lists(positions, min_size=1, max_size=4)))
+
+
+# ---------------------------------------------------------------------- op inputs
+
+
+@st.composite
+def matmul_pairs(draw):
+    """Two arrays that ``@`` accepts: vector or matrix on each side, broadcast batch dims."""
+    n, k, m = draw(sides()), draw(sides()), draw(sides())
+    batch_a, batch_b = draw(broadcastable_shapes(2, max_dims=2))
+    a_shape = (k,) if draw(st.booleans()) else batch_a + (n, k)
+    b_shape = (k,) if draw(st.booleans()) else batch_b + (k, m)
+    return draw(arrays(a_shape)), draw(arrays(b_shape))
+
+
+@st.composite
+def concat_inputs(draw):
+    """(arrays, dim): 1 to 3 arrays that agree on every dim but ``dim``."""
+    shape = draw(shapes(min_dims=1))
+    dim = draw(dims(len(shape)))
+    pieces = []
+    for _ in range(draw(st.integers(1, 3))):
+        piece_shape = list(shape)
+        piece_shape[dim] = draw(sides())
+        pieces.append(draw(arrays(tuple(piece_shape))))
+    return pieces, dim
+
+
+@st.composite
+def stack_inputs(draw):
+    """(arrays, dim): 1 to 3 arrays of one shape and a dim in [-(ndim + 1), ndim]."""
+    shape = draw(shapes())
+    ndim = len(shape)
+    dim = draw(st.integers(-(ndim + 1), ndim))
+    return [draw(arrays(shape)) for _ in range(draw(st.integers(1, 3)))], dim
+
+
+@st.composite
+def layer_norm_inputs(draw):
+    """(x, normalized_shape, weight, bias): normalise the last 1..ndim dims of x."""
+    shape = draw(shapes(min_dims=1))
+    normalized_shape = shape[len(shape) - draw(st.integers(1, len(shape))):]
+    x = draw(distinct_arrays(shape))
+    weight = draw(arrays(normalized_shape, 0.5, 2.0))
+    bias = draw(arrays(normalized_shape))
+    return x, normalized_shape, weight, bias
+
+
+@st.composite
+def cross_entropy_inputs(draw):
+    """(logits, target, ignore_index): classes last, some targets ignored, at least one not."""
+    leading = draw(shapes(max_dims=2))
+    classes = draw(sides(2, 4))
+    ignore_index = draw(st.sampled_from([-100, -1, 0]))
+    logits = draw(arrays(leading + (classes,), -3.0, 3.0))
+    target = draw(index_arrays(leading, classes))
+    ignored = draw(boolean_arrays(leading))
+    target = np.where(ignored, ignore_index, target)
+    counted = 1 if ignore_index == 0 else 0
+    target.reshape(-1)[0] = counted  # one position always counts, so the mean is defined
+    return logits, target, ignore_index
+
+
+@st.composite
+def embedding_inputs(draw):
+    """(weight, idx): a (num_embeddings, embedding_dim) table and ids with repeats."""
+    num_embeddings, embedding_dim = draw(sides(1, 4)), draw(sides())
+    weight = draw(arrays((num_embeddings, embedding_dim)))
+    idx = draw(index_arrays(draw(shapes(max_dims=2)), num_embeddings))
+    return weight, idx
+
+
+MASK_KINDS = ("none", "causal", "bool", "float")
+
+
+@st.composite
+def attention_inputs(draw, mask_kind="none"):
+    """(q, k, v, attn_mask, is_causal) with batch dims that broadcast against each other.
+
+    q is (..., L, E), k (..., S, E), v (..., S, Ev); a mask broadcasts to
+    (..., L, S): boolean (True = may attend) or additive float, -inf included.
+    """
+    queries, keys, width, value_width = (draw(sides()) for _ in range(4))
+    batch_q, batch_k, batch_v = draw(broadcastable_shapes(3, max_dims=2))
+    q = draw(arrays(batch_q + (queries, width)))
+    k = draw(arrays(batch_k + (keys, width)))
+    v = draw(arrays(batch_v + (keys, value_width)))
+    scores_shape = np.broadcast_shapes(batch_q, batch_k, batch_v) + (queries, keys)
+    mask_shape = draw(shapes_broadcasting_to(scores_shape))
+    mask = None
+    if mask_kind == "bool":
+        mask = draw(boolean_arrays(mask_shape))
+    elif mask_kind == "float":
+        elements = st.one_of(floats(-2.0, 2.0), st.just(-np.inf))
+        mask = draw(hnp.arrays(np.float64, mask_shape, elements=elements))
+    return q, k, v, mask, mask_kind == "causal"
+
+
+def _draw(draw, value):
+    """Draw from ``value`` when it is a strategy; use it as it is otherwise."""
+    return draw(value) if isinstance(value, st.SearchStrategy) else value
