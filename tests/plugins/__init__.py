@@ -1,0 +1,1 @@
+"""Tests of gradzoo.plugins: specs, discovery, loading, failures and duplicates."""
