@@ -31,7 +31,7 @@ class Function:
 
     inputs: tuple[Tensor, ...] = ()
     needs_input_grad: tuple[bool, ...] = ()
-    scope = None  # the modules this op ran in, when a graph is being recorded
+    scope = None  # the module calls this op ran in (outermost first), while graph.record() runs
 
     def __init__(self, **params):
         for name, value in params.items():

@@ -384,13 +384,19 @@ def _topological_order(root):
     return order
 
 
-def _run_backward(root, grad_data, retain_graph: bool) -> None:
-    """Apply each Function's backward in reverse topological order (the chain rule)."""
+def _run_backward(root, grad_data, retain_graph: bool, on_visit=None) -> None:
+    """Apply each Function's backward in reverse topological order (the chain rule).
+
+    ``on_visit(fn, out_grad, input_grads)``, when given, is told of each step as it
+    happens (the graph drawings use it to show the walk; backward() never passes it).
+    """
     order = _topological_order(root)
     pending = {root: grad_data}  # Function -> d(loss)/d(its output), summed over all uses
     for fn in order:
         out_grad = pending.pop(fn)
         input_grads = fn.backward(out_grad)
+        if on_visit is not None:
+            on_visit(fn, out_grad, input_grads)
         for t, g, needed in zip(fn.inputs, input_grads, fn.needs_input_grad):
             if not needed or g is None:
                 continue

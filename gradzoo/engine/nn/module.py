@@ -18,6 +18,10 @@ from gradzoo.engine.tensor import Parameter, Tensor
 # The modules whose forward is running now, outermost first (graph capture reads it).
 _running: list[Module] = []
 
+# Callbacks that run a module call instead of __call__ while a graph is recorded
+# (engine/graph.py: it notes the call's inputs and outputs). Empty: one cheap check.
+_call_recorders: list = []
+
 
 def running_modules() -> tuple[Module, ...]:
     """The modules whose ``forward`` is running right now, outermost first."""
@@ -65,6 +69,8 @@ class Module:
         """``module(x)`` runs ``forward(x)`` (and notes which module is running)."""
         _running.append(self)
         try:
+            if _call_recorders:  # a graph is being recorded: let it see the call
+                return _call_recorders[-1](self, args, kwargs)
             return self.forward(*args, **kwargs)
         finally:
             _running.pop()
