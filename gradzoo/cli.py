@@ -241,6 +241,107 @@ def evaluate(run_dir, batches, device):
         click.echo(f"  {name:14s} {value:.4f}")
 
 
+# ---------------------------------------------------------------------- graph
+
+
+@main.command("graph")
+@click.argument("model", required=False)
+@click.option("--task", "task_name", default=None,
+              help="The task whose batch the model reads (default: copy, or the model's first).")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="A model or task option; with --expr, the value of a name (w=0.5, x=[1,2]).")
+@click.option("--expr", default=None, metavar="EXPR",
+              help='Draw a formula of named values instead, e.g. "tanh(w*x + b)".')
+@click.option("--depth", type=click.IntRange(0, None), default=None,
+              help="Fold modules nested deeper into boxes (0: the model as one box). "
+                   "Default: every op.")
+@click.option("--backward", is_flag=True, help="Draw the gradient graph (one node per backward).")
+@click.option("--values", is_flag=True, help="Show the values and gradients of small tensors.")
+@click.option("--walk", is_flag=True,
+              help="Write the backward pass as numbered frames, in the engine's order.")
+@click.option("--unroll", is_flag=True, help="Draw repeated modules one by one (no ×N).")
+@click.option("--format", "fmt", type=click.Choice(["svg", "png", "pdf", "dot"]), default=None,
+              help="Picture format (default: from --out, else svg; png for --walk).")
+@click.option("--out", default=None, help="Output file (a directory for --walk).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--batch-size", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Examples in the batch whose loss is drawn.")
+def graph_command(model, task_name, assignments, expr, depth, backward, values, walk, unroll,
+                  fmt, out, seed, batch_size):
+    """Draw the computation graph of one training loss of MODEL (or of --expr) with Graphviz."""
+    from gradzoo.lab import graphs
+
+    request = graphs.GraphRequest(model, task_name, assignments, expr, depth, backward, values,
+                                  walk, unroll, fmt, out, seed, batch_size)
+    try:
+        graphs.run(registry() if model is not None else None, request, echo=click.echo)
+    except graphs.UsageProblem as error:
+        raise GradzooError(str(error)) from None
+    except RuntimeError as error:  # Graphviz's dot failed
+        raise click.ClickException(str(error)) from None
+
+
+@main.command()
+@click.argument("models", nargs=-1)
+@click.option("--task", "task_name", default=None, help="The task every model trains on.")
+@click.option("--steps", type=click.IntRange(1, 10_000_000), default=None,
+              help="Training steps for every model (default: each model's own).")
+@click.option("--sweep", default=None, metavar="OPTION=V1,V2,...",
+              help="Repeat over values of a task option, e.g. distance=4,16,64.")
+@click.option("--seeds", type=click.IntRange(1, 100), default=1, show_default=True,
+              help="Repeat with this many seeds; report mean and spread.")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="A model or task option for every run; repeatable.")
+@click.option("--match-params", is_flag=True,
+              help="Scale each model's width so parameter counts agree within 10%.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Training runs at once (each in its own process).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Where runs, results.json, plots and report.html go "
+                   "(default: runs/compare-TASK).")
+@click.option("--resume", is_flag=True, help="Keep finished runs in --out and run the rest.")
+@click.option("--json", "as_json", is_flag=True, help="Print results.json instead of tables.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default=None)
+@click.pass_context
+def compare(ctx, models, task_name, steps, sweep, seeds, assignments, match_params, jobs, out,
+            resume, as_json, device):
+    """Train MODELS on the same data, steps and seeds, and report side by side.
+
+    With no arguments: the lesson of why transformers replaced RNNs (rnn, lstm
+    and transformer on `remember`, swept over distance 4, 16, 64).
+    """
+    from gradzoo.lab import compare_command
+    from gradzoo.lab.compare import CompareError, CompareRequest, parse_sweep
+    from gradzoo.lab.setup import SetupError, parse_assignments
+
+    use_device(device)
+    lesson = compare_command.DEFAULT_LESSON
+    if not models and task_name is None:
+        models, task_name = lesson["models"], lesson["task"]
+        sweep, steps = sweep or lesson["sweep"], steps or lesson["steps"]
+    if len(models) < 1 or task_name is None:
+        raise GradzooError("name the models and a --task (gradzoo compare rnn transformer "
+                           "--task remember), or give no arguments for the default lesson")
+    try:
+        option, values = parse_sweep(sweep)
+        request = CompareRequest(list(models), task_name, steps, option, values, seeds,
+                                 parse_assignments(assignments), match_params, jobs,
+                                 out or f"runs/compare-{task_name}",
+                                 ctx.find_root().params.get("plugins_dir"))
+        outcome = compare_command.run(registry(), request, resume=resume,
+                                      echo=(lambda *a: None) if as_json else click.echo)
+    except (CompareError, SetupError) as error:
+        raise GradzooError(str(error)) from None
+    if as_json:
+        click.echo(outcome["written"]["results"].read_text(encoding="utf-8"), nl=False)
+        return
+    click.echo("\n" + outcome["tables"] + "\n")
+    for name, path in outcome["written"].items():
+        if name != "plots":
+            click.echo(f"{name}: {path}")
+    click.echo(f"plots: {', '.join(str(p) for p in outcome['written']['plots'])}")
+
+
 # ---------------------------------------------------------------------- helpers
 
 

@@ -221,6 +221,14 @@ def erf(x):
     return (sign * (1.0 - poly * xp.exp(-ax * ax))).astype(x.dtype, copy=False)
 
 
+def library_versions() -> dict:
+    """Versions of the array libraries in use (reports record them beside the numbers)."""
+    versions = {"numpy": np.__version__}
+    if _gpu_module is not None:
+        versions["cupy"] = getattr(_gpu_module, "__version__", "stand-in")
+    return versions
+
+
 # ----------------------------------------------------------------------------- randomness
 
 
@@ -257,3 +265,13 @@ def random_uniform(shape, device: str, dtype=float32):
     if device == "cpu":
         return _host_rng.random(shape, dtype=dtype)
     return gpu_module().random.random(shape, dtype=dtype)
+
+
+def random_normal(shape, device: str, dtype=float32):
+    """Standard normal numbers N(0, 1) drawn on ``device`` (the noise of VAEs, GANs, diffusion).
+
+    On the CPU they come from the seeded host generator, so a resumed run draws the same noise.
+    """
+    if device == "cpu":
+        return _host_rng.standard_normal(shape, dtype=dtype)
+    return gpu_module().random.normal(0.0, 1.0, size=shape, dtype=dtype)

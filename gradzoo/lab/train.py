@@ -5,6 +5,11 @@
         loss = model.loss(task.batch(step))   # the same batches for every model and seed
         loss.backward(); clip_grad_norm_(params, clip); optimizer.step()
 
+A model may keep ``last_metrics`` (a dict of floats, e.g. the two terms of a
+VAE's loss); they are logged beside the loss. A model with its own
+``train_step(batch, optimizer, settings) -> float`` (a GAN, which steps its
+discriminator and its generator in turn) replaces the standard step.
+
 Every ``eval_every`` steps the task scores the model and a checkpoint is
 written. Ctrl-C finishes the current step, writes a checkpoint and stops
 (exit code 130); ``resume`` continues from the last checkpoint and ends where
@@ -120,6 +125,8 @@ class Trainer:
         self.optimizer = optim.AdamW(self.model.parameters(), lr=self.settings.lr,
                                      weight_decay=self.settings.weight_decay)
         self.step = 0
+        self.step_seconds = 0.0  # time spent in training steps by this process (not evaluating)
+        self.steps_timed = 0
 
     # ------------------------------------------------------------------ start / resume
 
@@ -157,7 +164,10 @@ class Trainer:
                 step = self.step + 1
                 lr = learning_rate(step, settings)
                 batch = task.batch(settings.batch_size, step)
+                step_started = time.perf_counter()
                 loss_value = self._train_step(batch, lr)
+                self.step_seconds += time.perf_counter() - step_started
+                self.steps_timed += 1
                 if not math.isfinite(loss_value):
                     raise TrainingStopped(
                         f"the loss became {loss_value} at step {step}; the run stopped and keeps "
@@ -169,9 +179,11 @@ class Trainer:
                                                                1e-9)))
                 if step % settings.log_every == 0 or step == settings.steps:
                     speed = window_tokens / max(time.perf_counter() - window_start, 1e-9)
+                    extra = dict(getattr(self.model, "last_metrics", None) or {})
                     runs.append_metrics(self.run_dir, {"step": step, "loss": loss_value, "lr": lr,
                                                        "tokens_per_s": speed,
-                                                       "elapsed_s": time.perf_counter() - started})
+                                                       "elapsed_s": time.perf_counter() - started,
+                                                       **extra})
                     window_tokens, window_start = 0, time.perf_counter()
                 if step % settings.eval_every == 0 or step == settings.steps:
                     self._evaluate_and_save()

@@ -1,0 +1,115 @@
+"""The plots of a comparison (matplotlib, imported only when a plot is drawn), as PNG and SVG."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no window
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(figure, out: Path, name: str) -> dict:
+    """Write ``name``.png and ``name``.svg atomically (temporary file, then rename)."""
+    paths = {}
+    for extension in ("png", "svg"):
+        target = Path(out) / f"{name}.{extension}"
+        handle, temporary = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=f".{extension}")
+        os.close(handle)
+        try:
+            figure.savefig(temporary, format=extension, dpi=110, bbox_inches="tight")
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        paths[extension] = target
+    _pyplot().close(figure)
+    return paths
+
+
+def _as_number(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def _models(rows):
+    return list(dict.fromkeys(r["model"] for r in rows))
+
+
+def loss_curves(out, rows, sweep_option) -> dict:
+    """Training loss against step, one panel per swept value, one line per model."""
+    plt = _pyplot()
+    values = list(dict.fromkeys(r["sweep_value"] for r in rows))
+    figure, axes = plt.subplots(1, len(values), figsize=(4.2 * len(values), 3.4), squeeze=False)
+    for axis, value in zip(axes[0], values):
+        for row in (r for r in rows if r["sweep_value"] == value and r.get("loss_curve")):
+            steps, losses = zip(*row["loss_curve"])
+            axis.plot(steps, losses, label=row["model"])
+        axis.set_title(f"{sweep_option} = {value}" if sweep_option else "training loss")
+        axis.set_xlabel("step")
+        axis.set_yscale("log")
+        axis.legend()
+    axes[0][0].set_ylabel("training loss")
+    return {"title": "Loss curves", **save_figure(figure, out, "loss_curves"),
+            "text": "Training loss against step for every model (averaged over seeds), one "
+                    "panel per value of the swept option. Every model saw the same batches."}
+
+
+def score_against_sweep(out, rows, sweep_option) -> dict:
+    """The task's score against the swept option, one line per model (error bars: seeds)."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(5.5, 3.8))
+    metric = next((r["metric"] for r in rows if r.get("metric")), "score")
+    for model in _models(rows):
+        points = [(_as_number(r["sweep_value"]), r["score"], r["score_std"] or 0.0)
+                  for r in rows if r["model"] == model and r["score"] is not None]
+        if points:
+            xs, ys, errors = zip(*points)
+            axis.errorbar(xs, ys, yerr=errors, marker="o", capsize=3, label=model)
+    axis.set_xlabel(sweep_option or "")
+    axis.set_ylabel(metric)
+    if all(isinstance(_as_number(r["sweep_value"]), float) for r in rows):
+        axis.set_xscale("log", base=2)
+    axis.legend()
+    axis.set_title(f"{metric} against {sweep_option}")
+    return {"title": f"{metric} against {sweep_option}",
+            **save_figure(figure, out, "score_vs_sweep"),
+            "text": f"How the task's score ({metric}) changes as {sweep_option} grows. On "
+                    f"'remember', the distance is how far back the one fact lies: a recurrent "
+                    f"model must carry it through every step in between, attention reaches it "
+                    f"in one."}
+
+
+def speed_and_depth(out, rows) -> dict:
+    """Seconds per step and sequential depth against sequence length, one line per model."""
+    plt = _pyplot()
+    figure, (speed_axis, depth_axis) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for model in _models(rows):
+        points = sorted((r["sequence_length"], r["seconds_per_step"], r["sequential_depth"])
+                        for r in rows if r["model"] == model and r["sequence_length"])
+        if points:
+            lengths, seconds, depths = zip(*points)
+            speed_axis.plot(lengths, seconds, marker="o", label=model)
+            depth_axis.plot(lengths, depths, marker="o", label=model)
+    speed_axis.set(xlabel="sequence length (tokens)", ylabel="seconds per training step",
+                   title="time per step")
+    depth_axis.set(xlabel="sequence length (tokens)", ylabel="longest chain of dependent ops",
+                   title="sequential depth of one forward pass")
+    speed_axis.legend()
+    depth_axis.legend()
+    return {"title": "Speed and sequential depth against sequence length",
+            **save_figure(figure, out, "speed_and_depth"),
+            "text": "Left: seconds per training step. Right: sequential depth, the longest chain "
+                    "of ops in one forward pass where each must wait for the one before. A "
+                    "recurrent model's chain grows with every token, so its work cannot be spread "
+                    "over time steps; a transformer's depth depends on its layers, not on the "
+                    "length: attention processes all positions in the same few matrix products."}

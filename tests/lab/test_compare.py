@@ -1,0 +1,159 @@
+"""``gradzoo compare``: same data for every model, every number reported, failures contained."""
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gradzoo import cli
+from gradzoo.lab.compare import CompareRequest, plan
+from gradzoo.lab.compare_command import run
+from gradzoo.plugins.manager import get_registry
+
+TINY = {"width": "16", "heads": "2", "layers": "1"}
+JOB_FIELDS = {"model", "task", "seed", "sweep_value", "status", "parameters", "seconds_per_step",
+              "tokens_per_second", "train_loss", "valid_loss", "metric", "score", "scores",
+              "peak_memory_mb", "sequential_depth", "sequence_length", "loss_curve", "device"}
+
+
+def small_compare(out, jobs=1, models=("gpt", "lstm"), plugins_dir=None):
+    assignments = {**TINY, **({"hidden": "16"} if "lstm" in models else {})}
+    request = CompareRequest(list(models), "remember", steps=6, sweep_option="distance",
+                             sweep_values=["2", "5"], assignments=assignments, jobs=jobs,
+                             out=str(out), plugins_dir=plugins_dir)
+    registry = get_registry(plugins_dir=plugins_dir, reload=plugins_dir is not None)
+    return run(registry, request, echo=lambda *a: None)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    out = tmp_path_factory.mktemp("compare")
+    return out, small_compare(out)
+
+
+def test_results_json_holds_every_number(finished):
+    out, _ = finished
+    data = json.loads((out / "results.json").read_text())
+    assert {"gradzoo", "python", "numpy", "cpu_count", "platform"} <= set(data["machine"])
+    assert len(data["jobs"]) == 4
+    for job in data["jobs"]:
+        assert job["status"] == "ok"
+        assert JOB_FIELDS <= set(job), JOB_FIELDS - set(job)
+        assert job["parameters"] > 0 and job["seconds_per_step"] > 0
+    assert {(r["model"], r["sweep_value"]) for r in data["summary"]} == {
+        (m, v) for m in ("gpt", "lstm") for v in ("2", "5")}
+
+
+class _References(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.sources, self.tags = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.sources += [value for name, value in attrs if name in ("src", "href") and value]
+
+
+def test_report_parses_and_references_only_what_exists(finished):
+    out, outcome = finished
+    page = (out / "report.html").read_text()
+    parser = _References()
+    parser.feed(page)
+    assert parser.tags.count("img") >= 3  # loss curves, score, speed and depth
+    for source in parser.sources:
+        assert source.startswith("data:") or (out / source).exists(), source
+    for path in outcome["written"]["plots"]:
+        assert Path(path).stat().st_size > 1000
+    assert "distance = 2" in outcome["tables"] and "exact_match" in outcome["tables"]
+
+
+def test_jobs_2_gives_the_numbers_of_jobs_1(finished, tmp_path):
+    _, first = finished
+    second = small_compare(tmp_path, jobs=2)
+    keys = ("train_loss", "valid_loss", "score", "parameters", "sequential_depth")
+    for a, b in zip(first["results"], second["results"]):
+        assert [a[k] for k in keys] == [b[k] for k in keys]
+        assert a["loss_curve"] == b["loss_curve"]
+
+
+def test_sequential_depth_grows_with_length_for_rnn_not_for_transformer(tmp_path):
+    registry = get_registry()
+    depth = {}
+    for model in ("rnn", "transformer"):
+        for length in (4, 8, 16):
+            from gradzoo.lab.compare import measure_depth
+            from gradzoo.lab.setup import build_experiment
+
+            experiment = build_experiment(registry, model, "copy", {"length": length, **(
+                {"hidden": "8"} if model == "rnn" else {"width": "8", "heads": "2"})})
+            depth[model, length] = measure_depth(experiment)[0]
+    rnn = [depth["rnn", n] for n in (4, 8, 16)]
+    assert rnn[2] - rnn[1] == 2 * (rnn[1] - rnn[0]) > 0      # linear in the length
+    assert len({depth["transformer", n] for n in (4, 8, 16)}) == 1  # constant
+
+
+BROKEN = '''
+from gradzoo.plugins import ModelSpec, hookimpl
+from gradzoo.zoo.gpt import build as build_gpt
+
+
+def build(task, options):
+    model = build_gpt(task, {"layers": 1, "heads": 2, "width": 8, "dropout": 0.0})
+    def loss(batch):
+        raise RuntimeError("this model is broken on purpose")
+    model.loss = loss
+    return model
+
+
+@hookimpl
+def register_models(register):
+    register(ModelSpec(name="broken", summary="fails in loss", kinds=("sequence",), build=build))
+'''
+
+
+def test_a_failing_model_is_reported_and_the_others_finish(tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "broken_model.py").write_text(BROKEN)
+    outcome = small_compare(tmp_path / "out", models=("broken", "gpt"), plugins_dir=str(plugins))
+    status = {(r["model"], r["sweep_value"]): r["status"] for r in outcome["results"]}
+    assert status == {("broken", "2"): "failed", ("broken", "5"): "failed",
+                      ("gpt", "2"): "ok", ("gpt", "5"): "ok"}
+    assert "broken on purpose" in outcome["tables"]
+    get_registry(reload=True)
+
+
+def test_resume_keeps_finished_runs(tmp_path, finished):
+    out, _ = finished
+    request = CompareRequest(["gpt", "lstm"], "remember", steps=6, sweep_option="distance",
+                             sweep_values=["2", "5"], assignments={**TINY, "hidden": "16"},
+                             out=str(out))
+    messages = []
+    run(get_registry(), request, resume=True, echo=messages.append)
+    assert sum("done earlier" in m for m in messages) == 4
+
+
+def test_plan_refuses_unknown_options_before_training(tmp_path):
+    request = CompareRequest(["gpt", "lstm"], "remember", sweep_option="distanse",
+                             sweep_values=["2"], out=str(tmp_path))
+    from gradzoo.lab.compare import CompareError
+
+    with pytest.raises(CompareError, match="distance"):
+        plan(get_registry(), request)
+
+
+def test_cli_errors_are_one_line_with_exit_2(tmp_path):
+    runner = CliRunner()
+    cli.forget_plugins()
+    result = runner.invoke(cli.main, ["compare", "gpt", "--task", "remember", "--sweep",
+                                      "distance", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and re.search(r"Error: --sweep .*OPTION=V1,V2", result.output)
+    result = runner.invoke(cli.main, ["compare", "gpt", "--task", "remember", "--set",
+                                      "widht=3", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "did you mean 'width'" in result.output
+    result = runner.invoke(cli.main, ["compare", "gpt", "vae", "--task", "remember",
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
