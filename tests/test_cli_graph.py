@@ -180,7 +180,8 @@ def test_the_walk_without_dot_writes_dot_frames(tmp_path, no_dot):
 
 
 def test_a_walk_of_too_many_ops_is_refused(tmp_path):
-    assert_usage_error(gradzoo("graph", "gpt", "--walk", "--out", tmp_path / "w"),
+    assert_usage_error(gradzoo("graph", "gpt", "--set", "layers=4", "--walk", "--out",
+                               tmp_path / "w"),
                        "one frame per op", "--expr")
 
 

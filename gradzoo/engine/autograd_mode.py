@@ -5,12 +5,19 @@ from __future__ import annotations
 import contextlib
 import threading
 
-_state = threading.local()
+
+class _GradMode(threading.local):
+    """Per thread, as in PyTorch: ``no_grad`` in one thread leaves the others recording."""
+
+    enabled = True  # each thread starts with recording on
+
+
+_state = _GradMode()
 
 
 def is_grad_enabled() -> bool:
     """True when ops record themselves for backward (the default)."""
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 @contextlib.contextmanager

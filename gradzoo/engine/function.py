@@ -15,7 +15,7 @@ so that ``Tensor.backward`` can walk the graph back.
 from __future__ import annotations
 
 from gradzoo.engine import backend
-from gradzoo.engine.autograd_mode import is_grad_enabled
+from gradzoo.engine.autograd_mode import _state as _grad_mode
 from gradzoo.engine.tensor import Tensor
 
 
@@ -34,22 +34,24 @@ class Function:
     scope = None  # the module calls this op ran in (outermost first), while graph.record() runs
 
     def __init__(self, **params):
-        for name, value in params.items():
-            setattr(self, name, value)
+        self.__dict__.update(params)
 
     @classmethod
     def apply(cls, *inputs, **params) -> Tensor:
         """Run the op on ``inputs`` (tensors or Python numbers) and record it for backward."""
-        fn = cls(**params)
+        fn = cls.__new__(cls)
+        if cls.__init__ is Function.__init__:
+            fn.__dict__.update(params)  # dim=..., eps=...: the op's parameters
+        else:
+            fn.__init__(**params)
         tensors = _as_tensors(inputs, cls.__name__)
         out_data = fn.forward(*[t.data for t in tensors])
         if not backend.is_array(out_data):  # NumPy reductions give scalars; .data is an array
-            out_data = backend.make_array(out_data, out_data.dtype)
-        needs_grad = is_grad_enabled() and any(t.requires_grad for t in tensors)
-        if not needs_grad:
+            out_data = backend.xp_of(out_data).asarray(out_data)
+        if not (_grad_mode.enabled and any([t.requires_grad for t in tensors])):
             return Tensor._make(out_data, False, None)
         fn.inputs = tensors
-        fn.needs_input_grad = tuple(t.requires_grad for t in tensors)
+        fn.needs_input_grad = tuple([t.requires_grad for t in tensors])
         if _recorders:
             _recorders[-1](fn)
         return Tensor._make(out_data, True, fn)
@@ -81,6 +83,16 @@ def _as_tensors(inputs, op_name: str) -> tuple[Tensor, ...]:
     Python float) are cast to that float dtype, so ``int_tensor * 0.5`` is
     float32, never a silent float64.
     """
+    # The common case, checked first because every op pays for it: tensors only,
+    # whose arrays are of one type (so one device) and one dtype.
+    first = inputs[0] if inputs else None
+    if isinstance(first, Tensor):
+        kind, dtype = type(first.data), first.data.dtype
+        for x in inputs:
+            if not isinstance(x, Tensor) or type(x.data) is not kind or x.data.dtype != dtype:
+                break
+        else:
+            return inputs
     first = next((x for x in inputs if isinstance(x, Tensor)), None)
     if first is None:
         raise TypeError(f"{op_name} needs at least one Tensor input")

@@ -29,9 +29,13 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """y = x W^T + b, with ``weight`` of shape (out_features, in_features)."""
-    y = ops.MatMul.apply(x, weight.T)
-    return y if bias is None else y + bias
+    """y = x W^T + b, with ``weight`` of shape (out_features, in_features).
+
+    One fused op (``ops.Linear``); ``ops.linear_composed`` is the same with MatMul and Add.
+    """
+    if bias is None:
+        return ops.Linear.apply(x, weight)
+    return ops.Linear.apply(x, weight, bias, has_bias=True)
 
 
 def relu(x: Tensor) -> Tensor:

@@ -329,6 +329,8 @@ def backward_visits(tensor: Tensor, graph: Graph | None = None) -> list[Visit]:
         return []
     op_ids = {op.function: op.id for op in graph.ops}
     saved = [(leaf.tensor, leaf.tensor.grad) for leaf in graph.leaves]
+    for leaf in graph.leaves:  # backward adds into .grad in place: start from empty ones
+        leaf.tensor.grad = None
     visits = []
 
     def note(fn, out_grad, input_grads):

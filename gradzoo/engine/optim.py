@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 
 from gradzoo.engine import backend
+from gradzoo.engine.gpu_kernels import kernels_for
 from gradzoo.engine.tensor import Tensor
 
 
@@ -163,21 +164,41 @@ class Adam(Optimizer):
         return grad + self.weight_decay * param
 
     def update(self, index: int, param, grad) -> None:
-        grad = self.apply_weight_decay(param, grad)
         beta1, beta2 = self.betas
         step = self.state[index].get("step", 0) + 1
         self.state[index]["step"] = step
         exp_avg = self._buffer(index, "exp_avg", param)
         exp_avg_sq = self._buffer(index, "exp_avg_sq", param)
-        exp_avg *= beta1
-        exp_avg += (1.0 - beta1) * grad                  # m = beta1 m + (1 - beta1) g
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1.0 - beta2) * grad * grad        # v = beta2 v + (1 - beta2) g^2
+        if param.ndim == 0:  # 1-element views, so that the in-place steps below stay in place
+            param, grad, exp_avg, exp_avg_sq = (a.reshape(1) for a in
+                                                (param, grad, exp_avg, exp_avg_sq))
         step_size = self.lr / (1.0 - beta1 ** step)      # lr / (1 - beta1^t)
         correction2_sqrt = math.sqrt(1.0 - beta2 ** step)  # sqrt(1 - beta2^t)
+        kernels = kernels_for(param)
+        if kernels is not None:  # the whole update below in one GPU pass
+            decay, l2 = self.decay_factors()
+            kernels.adam(grad, decay, l2, beta1, beta2, step_size, correction2_sqrt, self.eps,
+                         param, exp_avg, exp_avg_sq)
+            return
+        grad = self.apply_weight_decay(param, grad)
         xp = backend.xp_of(param)
-        denominator = xp.sqrt(exp_avg_sq) / correction2_sqrt + self.eps  # sqrt(v_hat) + eps
-        param -= step_size * exp_avg / denominator
+        scratch = xp.multiply(grad, 1.0 - beta1)          # the one temporary array
+        exp_avg *= beta1
+        exp_avg += scratch                               # m = beta1 m + (1 - beta1) g
+        xp.multiply(grad, 1.0 - beta2, out=scratch)
+        scratch *= grad
+        exp_avg_sq *= beta2
+        exp_avg_sq += scratch                            # v = beta2 v + (1 - beta2) g^2
+        denominator = xp.sqrt(exp_avg_sq, out=scratch)
+        denominator /= correction2_sqrt
+        denominator += self.eps                          # sqrt(v_hat) + eps
+        update = xp.divide(exp_avg, denominator, out=scratch)
+        update *= step_size
+        param -= update                                  # p -= lr m_hat / (sqrt(v_hat) + eps)
+
+    def decay_factors(self) -> tuple[float, float]:
+        """(decay, l2) for the fused kernel: p *= decay first, then g = grad + l2 * p."""
+        return 1.0, self.weight_decay
 
 
 class AdamW(Adam):
@@ -193,6 +214,9 @@ class AdamW(Adam):
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2):
         super().__init__(params, lr, betas, eps, weight_decay)
+
+    def decay_factors(self) -> tuple[float, float]:
+        return 1.0 - self.lr * self.weight_decay, 0.0
 
     def apply_weight_decay(self, param, grad):
         """Decoupled decay: shrink ``param`` in place, leave the gradient as it is."""

@@ -148,7 +148,7 @@ class Tensor:
                 raise RuntimeError(f"backward() without a gradient argument needs a one-element "
                                    f"(scalar) tensor, this one has shape {self.shape}; pass "
                                    f"grad=... of the same shape, or reduce it first (.sum())")
-            grad_data = backend.xp_of(self.data).ones_like(self.data)
+            grad_data = backend.xp_of(self.data).array(1, dtype=self.dtype).reshape(self.shape)
         else:
             if isinstance(grad, Tensor) and grad.device != self.device:
                 raise backend.DeviceError(f"backward(grad): grad is on '{grad.device}', the "
@@ -349,10 +349,18 @@ def _index_data(index):
 
 
 def _accumulate_leaf(leaf: Tensor, grad_data) -> None:
-    """Add a gradient into a leaf's ``.grad`` (a fresh array; never in place on a shared one)."""
-    data = grad_data.copy() if leaf.grad is None else leaf.grad.data + grad_data
-    # asarray: NumPy gives 0-d results as scalars; .grad.data is always an array
-    leaf.grad = Tensor._make(backend.xp_of(data).asarray(data), False, None)
+    """Add a gradient into a leaf's ``.grad``.
+
+    The first gradient is copied into a fresh buffer that the leaf owns (the
+    array an op's backward returned may be shared, or be a view); later ones
+    are added into that buffer in place, as PyTorch does, with no new array.
+    """
+    grad = leaf.grad
+    if grad is None:
+        # xp.array copies; NumPy gives 0-d results as scalars, .grad.data is always an array
+        leaf.grad = Tensor._make(backend.xp_of(grad_data).array(grad_data), False, None)
+    else:
+        grad.data += grad_data
 
 
 def _topological_order(root):
@@ -400,16 +408,15 @@ def _run_backward(root, grad_data, retain_graph: bool, on_visit=None) -> None:
         for t, g, needed in zip(fn.inputs, input_grads, fn.needs_input_grad):
             if not needed or g is None:
                 continue
-            if g.shape != t.shape or g.dtype != t.dtype:
+            if g.shape != t.data.shape or g.dtype != t.data.dtype:
                 raise RuntimeError(f"{fn.name}.backward returned a {g.dtype} gradient of shape "
                                    f"{g.shape} for a {t.dtype} input of shape {t.shape}")
             creator = t.creator
             if creator is None:
                 _accumulate_leaf(t, g)
-            elif creator in pending:
-                pending[creator] = pending[creator] + g
             else:
-                pending[creator] = g
+                earlier = pending.get(creator)
+                pending[creator] = g if earlier is None else earlier + g
         if not retain_graph:
             fn.release()
 

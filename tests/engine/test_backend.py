@@ -304,6 +304,15 @@ SAMPLES = {  # name: (leaf, const) -> output; leaf(*shape, low=) is a random inp
         leaf(3, 2), leaf(3, 2), leaf(3, 2), attn_mask=const(np.triu(np.full((3, 3), -1e9), 1))),
     "attention broadcast batch": lambda leaf, const: F.scaled_dot_product_attention(
         leaf(2, 2, 3, 4), leaf(1, 5, 4), leaf(2, 1, 5, 3)),
+    "linear": lambda leaf, const: F.linear(leaf(2, 3, 4), leaf(5, 4), leaf(5)),
+    "linear no bias, 1-D input": lambda leaf, const: F.linear(leaf(4), leaf(5, 4)),
+    "lstm cell": lambda leaf, const: ops.LSTMCell.apply(
+        leaf(3, 4), leaf(3, 2), leaf(3, 2), leaf(8, 4), leaf(8, 2), leaf(8), leaf(8),
+        has_bias=True),
+    "gru cell": lambda leaf, const: ops.GRUCell.apply(
+        leaf(3, 4), leaf(3, 2), leaf(6, 4), leaf(6, 2), leaf(6), leaf(6), has_bias=True),
+    "gru cell no bias": lambda leaf, const: ops.GRUCell.apply(
+        leaf(4), leaf(2), leaf(6, 4), leaf(6, 2)),
     "tiny network": tiny_network,
 }
 
@@ -364,3 +373,10 @@ def test_dropout_draws_its_mask_on_the_device(device):
     assert y.device == x.grad.device == device and y.dtype == np.float32
     manual_seed(0)
     np.testing.assert_array_equal(F.dropout(x, p=0.25).numpy() != 0, kept)  # seeded
+
+
+def test_keeping_freed_memory_can_be_switched_off(monkeypatch):
+    monkeypatch.setenv("GRADZOO_KEEP_MEMORY", "0")
+    assert backend.keep_freed_memory() is False
+    monkeypatch.delenv("GRADZOO_KEEP_MEMORY")
+    assert backend.keep_freed_memory() in (True, False)  # True on Linux with glibc

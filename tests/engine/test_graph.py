@@ -173,7 +173,7 @@ def test_parameters_are_named_by_their_module_path():
 
 def test_every_op_knows_the_module_calls_it_ran_in():
     captured = graph.capture(zoo_loss("gpt", **TINY_GPT))
-    q_projection = next(op for op in captured.ops if op.name == "MatMul" and op.calls
+    q_projection = next(op for op in captured.ops if op.name == "Linear" and op.calls
                         and captured.module_name(op.calls[-1]) == "blocks.0.attn.q_proj")
     assert [call.class_name for call in q_projection.calls] == [
         "GPT", "Block", "MultiheadAttention", "Linear"]
@@ -348,6 +348,8 @@ def test_the_walk_follows_the_engines_order(monkeypatch):
     visited = []
     for name in ops.__all__:
         op_class = getattr(ops, name)
+        if not isinstance(op_class, type):  # a composed teaching version, not an op
+            continue
         original = op_class.backward
 
         def logged(self, grad, original=original):
@@ -398,7 +400,8 @@ def test_sequential_depth_grows_with_length_only_for_the_rnn(model, options):
 def test_a_500_step_rnn_is_captured_and_drawn_without_recursion():
     y = rnn_output(500, features=2, hidden=2)
     captured = graph.capture(y)
-    assert len(captured.ops) > 3000 and graph.sequential_depth(y) > 1500
+    # per step: Linear (input), Linear (hidden), Add, Tanh; three of them one after another
+    assert len(captured.ops) >= 2000 and graph.sequential_depth(y) >= 1500
     assert "RNNCell ×500" in graph.draw(y, depth=1).source
     assert "RNNCell ×500" in graph.draw(y).source
 

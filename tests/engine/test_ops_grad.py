@@ -255,9 +255,9 @@ def test_matmul_vectors_matrices_and_batches(pair):
     gradcheck(lambda a, b: a @ b, pair)
 
 
-@covers(ops.MatMul, ops.Add, ops.Permute)
+@covers(ops.Linear)
 @FEW
-@given(gen.shapes(min_dims=1, max_dims=2), gen.sides(), st.booleans())
+@given(gen.shapes(min_dims=1, max_dims=3), gen.sides(), st.booleans())
 def test_linear(batch, out_features, with_bias):
     in_features = batch[-1]
     weight = np.linspace(-1, 1, out_features * in_features).reshape(out_features, in_features)
@@ -266,6 +266,42 @@ def test_linear(batch, out_features, with_bias):
         gradcheck(lambda x, w, b: F.linear(x, w, b), [x, weight, bias])
     else:
         gradcheck(lambda x, w: F.linear(x, w), [x, weight])
+
+
+@covers(ops.MatMul, ops.Add, ops.Permute)
+def test_linear_composed():
+    rng = np.random.default_rng(3)
+    x, weight, bias = rng.standard_normal((2, 3, 4)), rng.standard_normal((5, 4)), np.ones(5)
+    gradcheck(lambda x, w, b: ops.linear_composed(x, w, b), [x, weight, bias])
+
+
+# ---------------------------------------------------------------------- recurrent cells
+
+
+def _cell_inputs(rng, leading, input_size, hidden, gates, with_bias):
+    shapes = [leading + (input_size,), leading + (hidden,)]
+    shapes += [leading + (hidden,)] * (gates == 4)  # the LSTM's cell state c
+    shapes += [(gates * hidden, input_size), (gates * hidden, hidden)]
+    shapes += [(gates * hidden,)] * (2 * with_bias)
+    return [rng.standard_normal(shape) for shape in shapes]
+
+
+@covers(ops.LSTMCell)
+@FEW
+@given(st.sampled_from([(), (1,), (3,), (2, 2)]), st.integers(1, 3), st.integers(1, 3),
+       st.booleans(), st.integers(0, 2**16))
+def test_lstm_cell(leading, input_size, hidden, with_bias, seed):
+    inputs = _cell_inputs(np.random.default_rng(seed), leading, input_size, hidden, 4, with_bias)
+    gradcheck(lambda *t: ops.LSTMCell.apply(*t, has_bias=with_bias), inputs)
+
+
+@covers(ops.GRUCell)
+@FEW
+@given(st.sampled_from([(), (1,), (3,), (2, 2)]), st.integers(1, 3), st.integers(1, 3),
+       st.booleans(), st.integers(0, 2**16))
+def test_gru_cell(leading, input_size, hidden, with_bias, seed):
+    inputs = _cell_inputs(np.random.default_rng(seed), leading, input_size, hidden, 3, with_bias)
+    gradcheck(lambda *t: ops.GRUCell.apply(*t, has_bias=with_bias), inputs)
 
 
 # ---------------------------------------------------------------------- softmax family

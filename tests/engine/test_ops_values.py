@@ -311,6 +311,13 @@ FLOAT32_CASES = {
     "attention_float_mask": (
         lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=np.zeros((3, 2))),
         [(1, 3, 4), (2, 2, 4), (2, 5)]),
+    "linear": (lambda x, w, b: F.linear(x, w, b), [(2, 3, 4), (5, 4), (5,)]),
+    "lstm_cell": (lambda x, h, c, wi, wh, bi, bh: ops.LSTMCell.apply(
+        x, h, c, wi, wh, bi, bh, has_bias=True), [(2, 3), (2, 4), (2, 4), (16, 3), (16, 4),
+                                                  (16,), (16,)]),
+    "gru_cell": (lambda x, h, wi, wh, bi, bh: ops.GRUCell.apply(x, h, wi, wh, bi, bh,
+                                                                has_bias=True),
+                 [(2, 3), (2, 4), (12, 3), (12, 4), (12,), (12,)]),
 }
 
 

@@ -101,12 +101,14 @@ def test_zero_grad_forgets_the_gradient():
 
 def test_the_leaf_gradient_is_not_shared_with_the_graph():
     x = tensor([1.0, 2.0], requires_grad=True)
-    y = x * 1.0
-    y.backward(np.ones(2, dtype=np.float32))
+    seed = np.ones(2, dtype=np.float32)
+    y = x + 0.0  # Add's backward hands the seed itself on to x
+    y.backward(seed)
+    assert x.grad.data is not seed and not np.shares_memory(x.grad.data, seed)
     first = x.grad
-    y2 = x * 1.0
-    y2.backward(np.ones(2, dtype=np.float32))
-    assert first.tolist() == [1.0, 1.0] and x.grad.tolist() == [2.0, 2.0]
+    (x * 1.0).backward(seed)
+    # later gradients are added into the leaf's own buffer in place, as in PyTorch
+    assert seed.tolist() == [1.0, 1.0] and x.grad is first and x.grad.tolist() == [2.0, 2.0]
 
 
 def test_only_leaves_get_grad():

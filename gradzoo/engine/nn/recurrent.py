@@ -10,13 +10,19 @@ input), ``weight_hh`` (gates * hidden, hidden), ``bias_ih`` and ``bias_hh``
 (gates * hidden), the gates stacked in PyTorch's order, so weights can be
 copied from PyTorch one to one. Every gate is computed by ONE matrix product
 for the input and one for the hidden state, then sliced apart.
+
+LSTMCell and GRUCell run a whole step as one fused op (``ops.LSTMCell``,
+``ops.GRUCell``: forward and backward written out, one graph node per step).
+Their ``forward_composed`` is the same step built from the small ops, line by
+line as the equations read; it is the version to study, and the tests check
+that both give the same values and gradients.
 """
 
 from __future__ import annotations
 
 import math
 
-from gradzoo.engine import backend
+from gradzoo.engine import backend, ops
 from gradzoo.engine import functional as F
 from gradzoo.engine.nn import init
 from gradzoo.engine.nn.module import Module
@@ -45,11 +51,19 @@ class _RecurrentCell(Module):
             self.bias_ih = init.uniform_(init.new_parameter(rows, device=device), -bound, bound)
             self.bias_hh = init.uniform_(init.new_parameter(rows, device=device), -bound, bound)
 
-    def _input_part(self, x: Tensor) -> Tensor:
-        """x W_ih^T + b_ih: every gate's share from the input, in one matrix product."""
+    def _check_input(self, x: Tensor) -> None:
         if x.shape[-1] != self.input_size:
             raise ValueError(f"{type(self).__name__}: input has {x.shape[-1]} features "
                              f"(shape {x.shape}), expected input_size={self.input_size}")
+
+    def _weights(self) -> list[Tensor]:
+        """weight_ih, weight_hh and, when the cell has them, bias_ih and bias_hh (fused ops)."""
+        biases = [] if self.bias_ih is None else [self.bias_ih, self.bias_hh]
+        return [self.weight_ih, self.weight_hh, *biases]
+
+    def _input_part(self, x: Tensor) -> Tensor:
+        """x W_ih^T + b_ih: every gate's share from the input, in one matrix product."""
+        self._check_input(x)
         return F.linear(x, self.weight_ih, self.bias_ih)
 
     def _hidden_part(self, h: Tensor) -> Tensor:
@@ -96,6 +110,14 @@ class LSTMCell(_RecurrentCell):
 
     def forward(self, x: Tensor, state: tuple[Tensor, Tensor] | None = None):
         h, c = (self._zeros(x), self._zeros(x)) if state is None else state
+        self._check_input(x)
+        both = ops.LSTMCell.apply(x, h, c, *self._weights(), has_bias=self.bias_ih is not None)
+        size = self.hidden_size
+        return both[..., :size], both[..., size:]       # h', c'
+
+    def forward_composed(self, x: Tensor, state: tuple[Tensor, Tensor] | None = None):
+        """The same step with the small ops, as the equations read (the teaching version)."""
+        h, c = (self._zeros(x), self._zeros(x)) if state is None else state
         stacked = self._input_part(x) + self._hidden_part(h)
         input_gate = F.sigmoid(self._gate(stacked, 0))    # i = sigmoid(W_ii x + W_hi h + b_i)
         forget_gate = F.sigmoid(self._gate(stacked, 1))   # f = sigmoid(W_if x + W_hf h + b_f)
@@ -117,6 +139,12 @@ class GRUCell(_RecurrentCell):
     gates = 3
 
     def forward(self, x: Tensor, h: Tensor | None = None) -> Tensor:
+        h = self._zeros(x) if h is None else h
+        self._check_input(x)
+        return ops.GRUCell.apply(x, h, *self._weights(), has_bias=self.bias_ih is not None)
+
+    def forward_composed(self, x: Tensor, h: Tensor | None = None) -> Tensor:
+        """The same step with the small ops, as the equations read (the teaching version)."""
         h = self._zeros(x) if h is None else h
         from_input, from_hidden = self._input_part(x), self._hidden_part(h)
         # r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)

@@ -34,13 +34,16 @@ class ScaledDotProductAttention(Function):
                              f"(q and k share the last dim, k and v the second-to-last)")
         self.scale = 1.0 / math.sqrt(q.shape[-1])
         scores = (q @ k.swapaxes(-1, -2)) * self.scale
+        queries, keys = scores.shape[-2], scores.shape[-1]
         if self.attn_mask is not None:
             self._check_mask(scores.shape, v.shape)
-        allowed = self._allowed(xp, scores.shape[-2], scores.shape[-1])
-        if self.attn_mask is not None and not self.attn_mask.dtype == bool:
-            scores = scores + self.attn_mask.astype(scores.dtype)
-        if allowed is not None:
-            scores = xp.where(allowed, scores, -xp.inf)
+            if self.attn_mask.dtype == bool:
+                scores = xp.where(self.attn_mask, scores, -xp.inf)
+            else:
+                scores = scores + self.attn_mask.astype(scores.dtype)
+        if self.is_causal:
+            allowed = xp.tril(xp.ones((queries, keys), dtype=bool))
+            scores += _additive(xp, allowed, scores.dtype)  # -inf above the diagonal
         self.weights = _masked_softmax(xp, scores)
         return self.weights @ v
 
@@ -55,26 +58,24 @@ class ScaledDotProductAttention(Function):
                              f"broadcast to the attention weights' shape (..., L, S) = "
                              f"{weights_shape}")
 
-    def _allowed(self, xp, queries: int, keys: int):
-        """Boolean (..., L, S) array of the positions a query may attend to, or None."""
-        allowed = None
-        if self.is_causal:
-            allowed = xp.tril(xp.ones((queries, keys), dtype=bool))
-        if self.attn_mask is not None and self.attn_mask.dtype == bool:
-            allowed = self.attn_mask if allowed is None else allowed & self.attn_mask
-        return allowed
-
     def backward(self, grad):
         q, k, v = (t.data for t in self.inputs)
         weights = self.weights
-        grad_v = weights.swapaxes(-1, -2) @ grad
-        grad_weights = grad @ v.swapaxes(-1, -2)
-        grad_scores = weights * (grad_weights - (grad_weights * weights).sum(-1, keepdims=True))
+        grad_v = weights.swapaxes(-1, -2) @ grad                  # dV = P^T G
+        grad_scores = grad @ v.swapaxes(-1, -2)                    # dP = G V^T
+        product = grad_scores * weights
+        grad_scores -= product.sum(axis=-1, keepdims=True)         # dP - rowsum(dP * P)
+        grad_scores *= weights                                     # dS = P * (...)
         grad_scores *= self.scale
-        grad_q = grad_scores @ k
-        grad_k = grad_scores.swapaxes(-1, -2) @ q
+        grad_q = grad_scores @ k                                   # dQ = dS K / sqrt(E)
+        grad_k = grad_scores.swapaxes(-1, -2) @ q                  # dK = dS^T Q / sqrt(E)
         return (unbroadcast(grad_q, q.shape), unbroadcast(grad_k, k.shape),
                 unbroadcast(grad_v, v.shape))
+
+
+def _additive(xp, allowed, dtype):
+    """A boolean mask as numbers to add to the scores: 0 where allowed, -inf where not."""
+    return xp.where(allowed, 0.0, -xp.inf).astype(dtype)
 
 
 def _broadcast_shape(a, b) -> tuple:
@@ -87,10 +88,34 @@ def _broadcast_shape(a, b) -> tuple:
 
 
 def _masked_softmax(xp, scores):
-    """Row softmax that tolerates rows of -inf (fully masked): they become all zeros."""
+    """Row softmax, in place on ``scores``, that turns rows of -inf (fully masked) into zeros."""
     row_max = scores.max(axis=-1, keepdims=True)
     row_max = xp.where(xp.isfinite(row_max), row_max, 0.0).astype(scores.dtype)
-    e = xp.exp(scores - row_max)
-    total = e.sum(axis=-1, keepdims=True)
-    return e / xp.where(total > 0, total, 1.0).astype(scores.dtype)
+    scores -= row_max
+    xp.exp(scores, out=scores)
+    total = scores.sum(axis=-1, keepdims=True)
+    scores /= xp.where(total > 0, total, 1.0).astype(scores.dtype)
+    return scores
 
+
+def attention_composed(q, k, v, attn_mask=None, is_causal: bool = False):
+    """The teaching version with the small ops: matmul, scale, mask, softmax, matmul.
+
+    ``attn_mask`` as in the fused op (boolean: True may attend; or additive floats).
+    Rows that may see no key give NaN here (the fused op gives zeros).
+    """
+    from gradzoo.engine.ops.softmax import softmax_composed
+    from gradzoo.engine.tensor import Tensor
+
+    xp = xp_of(q.data)
+    scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(q.shape[-1]))
+    queries, keys = scores.shape[-2], scores.shape[-1]
+    additive = xp.zeros((queries, keys), dtype=scores.dtype)
+    if is_causal:
+        additive = additive + _additive(xp, xp.tril(xp.ones((queries, keys), dtype=bool)),
+                                        scores.dtype)
+    if attn_mask is not None:
+        additive = additive + (_additive(xp, attn_mask, scores.dtype)
+                               if attn_mask.dtype == bool else attn_mask.astype(scores.dtype))
+    weights = softmax_composed(scores + Tensor._make(additive, False, None), dim=-1)
+    return weights @ v

@@ -1,9 +1,17 @@
-"""Layer normalisation (Ba, Kiros & Hinton, 2016) with its analytic backward."""
+"""Layer normalisation (Ba, Kiros & Hinton, 2016) with its analytic backward.
+
+``LayerNorm`` is one fused Function; ``layer_norm_composed`` below is the same
+computation with the small ops (mean, subtract, multiply, sqrt), the teaching
+version that the tests compare it with.
+"""
 
 from __future__ import annotations
 
+import math
+
 from gradzoo.engine.backend import xp_of
 from gradzoo.engine.function import Function
+from gradzoo.engine.gpu_kernels import kernels_for
 
 
 class LayerNorm(Function):
@@ -16,6 +24,10 @@ class LayerNorm(Function):
         dL/dx = (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)) / sqrt(var + eps)
         dL/dweight = sum over the other dims of g * x_hat,  dL/dbias = sum of g
     A constant row has var = 0, so 1/sqrt(eps) keeps it finite.
+
+    The normalised dims are the trailing ones, so the work is done on x seen as a
+    matrix of rows, (rows, n): every mean is along axis 1 and every parameter
+    gradient a sum along axis 0.
     """
 
     eps = 1e-5
@@ -24,28 +36,68 @@ class LayerNorm(Function):
 
     def forward(self, x, *affine):
         xp = xp_of(x)
-        self.axes = tuple(range(x.ndim - len(self.normalized_shape), x.ndim))
-        centered = x - x.mean(axis=self.axes, keepdims=True)
-        variance = (centered * centered).mean(axis=self.axes, keepdims=True)
+        n = math.prod(self.normalized_shape)
+        rows = x.reshape(-1, n)
+        weight = affine[0].reshape(n) if self.has_weight else 1.0
+        bias = affine[-1].reshape(n) if self.has_bias else 0.0
+        mu = rows.mean(axis=1, keepdims=True)
+        kernels = kernels_for(x)
+        if kernels is not None:  # two GPU passes: the variance, then x_hat and y together
+            variance = kernels.sum_squared_deviation(rows, mu, axis=1, keepdims=True) / n
+            self.inv_std = 1.0 / xp.sqrt(variance + self.eps)
+            self.x_hat, out = kernels.layer_norm(rows, mu, self.inv_std, weight, bias)
+            return out.reshape(x.shape)
+        centered = rows - mu
+        squared = centered * centered
+        variance = squared.mean(axis=1, keepdims=True)
         self.inv_std = 1.0 / xp.sqrt(variance + self.eps)
-        self.x_hat = centered * self.inv_std
-        out = self.x_hat
-        if self.has_weight:
-            out = out * affine[0]
+        centered *= self.inv_std                     # x_hat, in place
+        self.x_hat = centered
+        if not (self.has_weight or self.has_bias):
+            return centered.reshape(x.shape).copy()  # x_hat is kept for backward: a copy out
+        out = xp.multiply(centered, weight, out=squared)  # reuse the buffer of the squares
         if self.has_bias:
-            out = out + affine[-1]
-        return out
+            out += bias
+        return out.reshape(x.shape)
 
     def backward(self, grad):
-        x_hat = self.x_hat
-        leading = tuple(range(grad.ndim - len(self.axes)))
-        grads = []
-        g_hat = grad * self.inputs[1].data if self.has_weight else grad
-        mean_g = g_hat.mean(axis=self.axes, keepdims=True)
-        mean_gx = (g_hat * x_hat).mean(axis=self.axes, keepdims=True)
-        grads.append((g_hat - mean_g - x_hat * mean_gx) * self.inv_std)
+        xp, x_hat = xp_of(grad), self.x_hat
+        n = x_hat.shape[1]
+        g = grad.reshape(-1, n)
+        weight = self.inputs[1].data.reshape(n) if self.has_weight else None
+        kernels = kernels_for(grad)
+        if kernels is not None:
+            if weight is None:
+                mean_g = g.sum(axis=1, keepdims=True) / n
+                mean_gx = kernels.sum_product(g, x_hat, axis=1, keepdims=True) / n
+            else:
+                mean_g = kernels.sum_product(g, weight, axis=1, keepdims=True) / n
+                mean_gx = kernels.sum_product3(g, weight, x_hat, axis=1, keepdims=True) / n
+            w = 1.0 if weight is None else weight
+            grad_x = kernels.layer_norm_backward(g, w, x_hat, mean_g, mean_gx, self.inv_std)
+        else:
+            g_hat = g * weight if weight is not None else g.copy()
+            mean_g = g_hat.mean(axis=1, keepdims=True)
+            gx = g_hat * x_hat
+            mean_gx = gx.mean(axis=1, keepdims=True)
+            grad_x = g_hat
+            grad_x -= mean_g
+            grad_x -= xp.multiply(x_hat, mean_gx, out=gx)
+            grad_x *= self.inv_std
+        grads = [grad_x.reshape(grad.shape)]
+        shape = self.normalized_shape
         if self.has_weight:
-            grads.append((grad * x_hat).sum(axis=leading))
+            grads.append((g * x_hat).sum(axis=0).reshape(shape))
         if self.has_bias:
-            grads.append(grad.sum(axis=leading))
+            grads.append(g.sum(axis=0).reshape(shape))
         return tuple(grads)
+
+
+def layer_norm_composed(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
+    """The teaching version, with the small ops: mean, subtract, square, mean, divide by sqrt."""
+    dims = tuple(range(x.ndim - len(normalized_shape), x.ndim))
+    centered = x - x.mean(dim=dims, keepdim=True)
+    variance = (centered * centered).mean(dim=dims, keepdim=True)
+    x_hat = centered / (variance + eps) ** 0.5
+    out = x_hat if weight is None else x_hat * weight
+    return out if bias is None else out + bias

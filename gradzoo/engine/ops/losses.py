@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gradzoo.engine.backend import is_integer, xp_of
 from gradzoo.engine.function import Function
+from gradzoo.engine.gpu_kernels import kernels_for
 
 
 class CrossEntropy(Function):
@@ -27,21 +28,54 @@ class CrossEntropy(Function):
         self.counted = flat_target != self.ignore_index
         check_classes(flat_target[self.counted], classes, self.ignore_index)
         self.safe_target = xp.where(self.counted, flat_target, 0)
-        rows = xp.arange(flat.shape[0])
-        shifted = flat - flat.max(axis=1, keepdims=True)
-        log_norm = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
-        self.log_probs = shifted - log_norm
-        self.rows = rows
+        self.rows = xp.arange(flat.shape[0])
         self.count = int(self.counted.sum())
-        picked = self.log_probs[rows, self.safe_target] * self.counted
+        row_max = flat.max(axis=1, keepdims=True)
+        kernels = kernels_for(logits)
+        if kernels is not None:  # keep log sum exp only: backward rebuilds softmax from it
+            total = kernels.sum_exp(flat, row_max, axis=1, keepdims=True)
+            self.log_norm = row_max + xp.log(total)          # log sum_j exp(z_j)
+            self.flat_logits = flat
+            picked = flat[self.rows, self.safe_target] - self.log_norm[:, 0]
+        else:
+            shifted = flat - row_max
+            log_norm = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+            shifted -= log_norm                               # log softmax, in place
+            self.log_probs = shifted
+            picked = shifted[self.rows, self.safe_target]
+        picked = picked * self.counted
         return (0.0 - picked.sum()) / xp.asarray(self.count, dtype=logits.dtype)
 
     def backward(self, grad):
         xp = xp_of(grad)
-        d = xp.exp(self.log_probs)
-        d[self.rows, self.safe_target] -= 1.0
-        d *= (self.counted * (grad / self.count))[:, None].astype(d.dtype)
+        scale = (self.counted * (grad / self.count)).astype(grad.dtype)  # 1/N, 0 if ignored
+        kernels = kernels_for(grad)
+        if kernels is not None:
+            d = kernels.cross_entropy_backward(self.flat_logits, self.log_norm,
+                                               self.safe_target[:, None], scale[:, None],
+                                               self.flat_logits.shape[1])
+            return (d.reshape(self.inputs[0].shape),)
+        d = xp.exp(self.log_probs)                    # softmax(z)
+        d[self.rows, self.safe_target] -= 1.0         # - onehot(t)
+        d *= scale[:, None]
         return (d.reshape(self.inputs[0].shape),)
+
+
+def cross_entropy_composed(logits, target, ignore_index: int = -100):
+    """The teaching version: log_softmax, pick the target's entry, mean over counted positions.
+
+    ``target`` is an integer array of the leading shape (no gradient).
+    """
+    from gradzoo.engine.ops.softmax import log_softmax_composed
+
+    classes = logits.shape[-1]
+    log_probs = log_softmax_composed(logits.reshape(-1, classes))
+    flat_target = target.reshape(-1)
+    counted = flat_target != ignore_index
+    xp = xp_of(flat_target)
+    picked = log_probs[xp.arange(flat_target.shape[0]), xp.where(counted, flat_target, 0)]
+    weights = counted.astype(logits.dtype) / max(int(counted.sum()), 1)
+    return -(picked * weights).sum()
 
 
 def check_target(logits_shape, target) -> None:

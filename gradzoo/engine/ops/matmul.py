@@ -20,6 +20,8 @@ class MatMul(Function):
                              f"{'second-to-last' if b.ndim > 1 else 'only'} dimension of the "
                              f"second)")
         try:
+            if a.ndim > 2 and b.ndim == 2:  # a stack of matrices times one matrix: one product
+                return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[-1:])
             return a @ b
         except ValueError:
             raise ValueError(f"matmul: the batch dimensions of shapes {a.shape} and {b.shape} "
@@ -27,6 +29,8 @@ class MatMul(Function):
 
     def backward(self, grad):
         a, b = self.inputs[0].data, self.inputs[1].data
+        if a.ndim >= 2 and b.ndim == 2:
+            return self._backward_one_right_matrix(grad, a, b)
         # Promote vectors to matrices so one formula covers every case.
         a2 = a.reshape(1, -1) if a.ndim == 1 else a
         b2 = b.reshape(-1, 1) if b.ndim == 1 else b
@@ -37,4 +41,17 @@ class MatMul(Function):
             grad_a = unbroadcast(g2 @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape)
         if self.needs_input_grad[1]:
             grad_b = unbroadcast(a2.swapaxes(-1, -2) @ g2, b2.shape).reshape(b.shape)
+        return grad_a, grad_b
+
+    def _backward_one_right_matrix(self, grad, a, b):
+        """The common case A (..., n, k) @ B (k, m): the rows of A and of G stacked.
+
+        dL/dB = sum over the stack of A_i^T G_i = A2^T G2 (one product over all rows).
+        """
+        grad_a = grad_b = None
+        if self.needs_input_grad[0]:
+            grad_a = grad @ b.T if a.ndim == 2 else \
+                (grad.reshape(-1, grad.shape[-1]) @ b.T).reshape(a.shape)
+        if self.needs_input_grad[1]:
+            grad_b = a.reshape(-1, a.shape[-1]).T @ grad.reshape(-1, grad.shape[-1])
         return grad_a, grad_b

@@ -17,12 +17,18 @@ def normalize_dims(dim, ndim: int):
     return tuple(sorted(d % ndim for d in dims)) if ndim else ()  # 0-d: dim 0 or -1 is all
 
 
+def kept_shape(shape, axes) -> tuple:
+    """``shape`` with the reduced ``axes`` kept as size 1 (what keepdim=True gives)."""
+    return tuple(1 if i in axes else size for i, size in enumerate(shape))
+
+
 def _grad_to_input_shape(grad, axes, keepdim, shape):
-    """Put the reduced axes back (size 1) and broadcast to the input's shape."""
-    xp = xp_of(grad)
+    """Put the reduced axes back (size 1), then copy the gradient to every reduced element."""
     if not keepdim:
-        grad = xp.expand_dims(grad, axes) if axes else grad
-    return xp.broadcast_to(grad, shape)
+        grad = grad.reshape(kept_shape(shape, axes))
+    spread = xp_of(grad).empty(shape, dtype=grad.dtype)
+    spread[...] = grad  # broadcasting assignment: one C loop (xp.broadcast_to costs more)
+    return spread
 
 
 class Sum(Function):

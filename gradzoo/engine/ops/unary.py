@@ -6,6 +6,7 @@ import math
 
 from gradzoo.engine.backend import erf, xp_of
 from gradzoo.engine.function import Function
+from gradzoo.engine.gpu_kernels import kernels_for
 
 
 class Exp(Function):
@@ -68,6 +69,7 @@ class ReLU(Function):
 SQRT_2 = math.sqrt(2.0)
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+GELU_BLOCK = 16384  # elements per block: 64 KiB of float32 per temporary array
 
 
 class GELU(Function):
@@ -77,23 +79,69 @@ class GELU(Function):
             phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
     "tanh": y = x (1 + tanh u) / 2,  u = sqrt(2/pi) (x + 0.044715 x^3);
             dy/dx = (1 + tanh u) / 2 + x (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2.
+
+    The forward pass computes the slope dy/dx too, while Phi(x) and exp(-x^2 / 2)
+    are at hand (erf needs that exponential anyway), so backward is one product:
+    dL/dx = g * slope. On a real GPU one fused kernel computes y and the slope.
     """
 
     approximate = "none"
 
     def forward(self, x):
         xp = xp_of(x)
-        if self.approximate == "tanh":
-            self.t = xp.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
-            return 0.5 * x * (1.0 + self.t)
-        self.cdf = 0.5 * (1.0 + erf(x / SQRT_2))
-        return x * self.cdf
+        kernels = kernels_for(x)
+        if kernels is not None and self.approximate == "none":
+            y, self.slope = kernels.gelu(x)
+            return y
+        flat = x.reshape(-1)  # 1-D, so that every step below can work in place (also for 0-d)
+        forward = self._forward_tanh if self.approximate == "tanh" else self._forward_exact
+        y, slope = xp.empty_like(flat), xp.empty_like(flat)
+        # Block by block: the dozen temporary arrays of a block stay in the CPU's cache,
+        # where a pass over a whole activation (megabytes) would go to memory each time.
+        for start in range(0, flat.shape[0], GELU_BLOCK):
+            block = slice(start, start + GELU_BLOCK)
+            y[block] = forward(xp, flat[block])
+            slope[block] = self.slope
+        self.slope = slope.reshape(x.shape)
+        return y.reshape(x.shape)
+
+    def _forward_exact(self, xp, x):
+        z = x * (1.0 / SQRT_2)
+        gaussian = z * z
+        xp.negative(gaussian, out=gaussian)
+        xp.exp(gaussian, out=gaussian)               # exp(-x^2 / 2) = sqrt(2 pi) phi(x)
+        cdf = erf(z, gaussian)
+        cdf += 1.0
+        cdf *= 0.5                                   # Phi(x)
+        y = x * cdf
+        gaussian *= INV_SQRT_2PI                     # phi(x)
+        gaussian *= x
+        gaussian += cdf                              # slope = Phi(x) + x phi(x)
+        self.slope = gaussian
+        return y
+
+    def _forward_tanh(self, xp, x):
+        u = x * x
+        u *= 0.044715
+        u += 1.0
+        u *= x
+        u *= SQRT_2_OVER_PI                          # u = sqrt(2/pi) (x + 0.044715 x^3)
+        t = xp.tanh(u, out=u)
+        half_one_plus_t = t + 1.0
+        half_one_plus_t *= 0.5                       # (1 + tanh u) / 2
+        y = x * half_one_plus_t
+        du_dx = x * x
+        du_dx *= 3 * 0.044715
+        du_dx += 1.0
+        du_dx *= SQRT_2_OVER_PI                      # du/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+        t *= t
+        xp.subtract(1.0, t, out=t)                   # 1 - tanh^2 u
+        t *= du_dx
+        t *= x
+        t *= 0.5
+        t += half_one_plus_t                         # slope
+        self.slope = t
+        return y
 
     def backward(self, grad):
-        x = self.inputs[0].data
-        if self.approximate == "tanh":
-            t = self.t
-            du_dx = SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * x * x)
-            return (grad * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du_dx),)
-        pdf = INV_SQRT_2PI * xp_of(x).exp(-0.5 * x * x)
-        return (grad * (self.cdf + x * pdf),)
+        return (grad * self.slope,)
