@@ -1,8 +1,12 @@
-"""What ``gradzoo sample`` shows: generated text, or a model's answers beside the right ones."""
+"""What ``gradzoo sample`` shows: generated text, a model's answers beside the right ones,
+or pictures of a generative model's samples (PNG files in RUN_DIR/samples/)."""
 
 from __future__ import annotations
 
-from gradzoo.engine import Tensor, backend
+from pathlib import Path
+
+from gradzoo.engine import Tensor, backend, no_grad
+from gradzoo.lab.generative_pictures import draw_generative_run
 from gradzoo.lab.session import open_run
 
 
@@ -17,6 +21,9 @@ def sample_run(registry, run_dir, prompt=None, tokens=200, temperature=0.8, top_
         return [generate_text(model, task, prompt, tokens, temperature, top_k)]
     if task.kind == "sequence":
         return answer_table(model, task, count, seed)
+    if task.kind == "generative":
+        with no_grad():
+            return draw_generative_run(model, task, count, Path(run_dir) / "samples")
     raise ValueError(f"sample does not know how to show a {task.kind} task yet")
 
 

@@ -1,0 +1,119 @@
+"""``gan``: a generative adversarial network (Goodfellow et al., 2014), with MLPs.
+
+    generator       x = G(z),  z ~ N(0, I)                 turns noise into samples
+    discriminator   D(x) = sigmoid(d(x))                   the probability that x is real
+    game            min_G max_D  E_data log D(x) + E_z log(1 - D(G(z)))
+    D's loss        -log D(x) - log(1 - D(G(z)))  =  softplus(-d(x)) + softplus(d(G(z)))
+    G's loss        -log D(G(z))  =  softplus(-d(G(z)))     the non-saturating loss
+
+Each training step follows Algorithm 1 of the paper: ``d_steps`` (their k)
+discriminator steps, each on its own slice of the batch and fresh fakes (the
+fakes are detached: G does not move), then one generator step (D does not
+move). The discriminator is an MLP with leaky ReLUs (Radford et al., 2016), so
+the generator gets a gradient even where D's units are off.
+
+Minimising log(1 - D(G(z))), the literal minimax loss, gives G almost no
+gradient early on, when D rejects its samples easily: log(1 - D) is flat
+near D = 0. Goodfellow et al. themselves propose maximising log D(G(z))
+instead; it has the same fixed point and strong gradients where G is bad.
+"""
+
+from __future__ import annotations
+
+from gradzoo.engine import Tensor, nn
+from gradzoo.plugins import ModelSpec, Option, hookimpl
+from gradzoo.zoo.generative_parts import (
+    MLP,
+    hidden_sizes,
+    softplus,
+    standard_normal,
+    width_options,
+)
+
+
+class GAN(nn.Module):
+    """A generator MLP (noise -> sample) and a discriminator MLP (sample -> logit d(x))."""
+
+    def __init__(self, data_dim: int, noise: int, width: int, layers: int, d_steps: int,
+                 value_range=None):
+        super().__init__()
+        self.data_dim, self.noise, self.d_steps = data_dim, noise, d_steps
+        self.value_range = value_range
+        hidden = hidden_sizes(width, layers)
+        self.generator = MLP([noise, *hidden, data_dim])
+        self.discriminator = MLP([data_dim, *hidden, 1], activation="leaky_relu")
+        self.last_metrics = {}
+
+    def generate(self, n: int) -> Tensor:
+        """G(z) for ``n`` draws z ~ N(0, I); for images squashed into their range by a sigmoid."""
+        device = self.generator.layers[0].weight.device
+        x = self.generator(standard_normal(n, self.noise, device))
+        if self.value_range is None:
+            return x
+        low, high = self.value_range
+        return low + (high - low) * x.sigmoid()
+
+    def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
+        """-E log D(x) - E log(1 - D(G(z))): binary cross-entropy, real = 1, fake = 0."""
+        real_loss = softplus(-self.discriminator(real)).mean()     # -E log D(x)
+        fake_loss = softplus(self.discriminator(fake)).mean()      # -E log(1 - D(G(z)))
+        return real_loss + fake_loss
+
+    def generator_loss(self, fake: Tensor) -> Tensor:
+        """-E log D(G(z)): the non-saturating generator loss."""
+        return softplus(-self.discriminator(fake)).mean()
+
+    def loss(self, batch) -> Tensor:
+        """The discriminator's loss on this batch (log 4 = 1.386 when D cannot tell at all)."""
+        return self.discriminator_loss(batch.flat, self.generate(len(batch)))
+
+    def train_step(self, batch, optimizer, settings) -> float:
+        """``d_steps`` discriminator steps, then one generator step; returns D's last loss."""
+        slice_size = max(1, len(batch) // self.d_steps)
+        for k in range(self.d_steps):
+            real = batch.flat[k * slice_size:(k + 1) * slice_size]
+            d_loss = self.discriminator_loss(real, self.generate(len(real)).detach())
+            self.update_player(d_loss, self.discriminator, optimizer, settings)   # G: no grads
+        g_loss = self.generator_loss(self.generate(slice_size))
+        self.update_player(g_loss, self.generator, optimizer, settings, frozen=self.discriminator)
+        self.last_metrics = {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
+        return d_loss.item()
+
+    @staticmethod
+    def update_player(loss, player, optimizer, settings, frozen=None) -> None:
+        """Backward, then update only ``player``: the optimizer skips params whose grad is None."""
+        optimizer.zero_grad()
+        loss.backward()
+        if frozen is not None:
+            frozen.zero_grad()                          # D's grads from G's loss: dropped
+        nn.utils.clip_grad_norm_(list(player.parameters()), settings.clip)
+        optimizer.step()
+
+    def sample(self, n: int) -> Tensor:
+        """``n`` samples x = G(z): the generator alone makes them."""
+        return self.generate(n)
+
+
+def build(task, options) -> GAN:
+    """A GAN sized for ``task``: its data dimension, and for images their range of values."""
+    return GAN(task.data_dim, options["noise"], options["width"], options["layers"],
+               options["d_steps"], getattr(task, "value_range", None))
+
+
+SPEC = ModelSpec(
+    name="gan", kinds=("generative",), build=build,
+    summary="GAN: generator vs discriminator, non-saturating loss",
+    options=(
+        Option("noise", 8, "dimensions of the generator's input noise z", min=1, max=1024),
+        Option("d_steps", 2, "discriminator steps per generator step (k in Goodfellow et al.)",
+               min=1, max=100),
+        *width_options(128, 2),
+    ),
+    training={"steps": 2000, "lr": 1e-3, "batch_size": 512, "eval_every": 500},
+)
+
+
+@hookimpl
+def register_models(register):
+    """Register ``gan``."""
+    register(SPEC)
