@@ -4,7 +4,9 @@ A plugin author needs three names::
 
     from gradzoo.plugins import hookimpl, ModelSpec, TaskSpec
 
-See ``hookspecs.py`` for the hooks and ``specs.py`` for the spec fields.
+See ``hookspecs.py`` for the hooks and ``specs.py`` for the spec fields;
+``testing.py`` is the conformance kit a plugin's tests run, and ``scaffold.py``
+writes a new plugin package (``gradzoo new-plugin``).
 """
 
 from gradzoo.plugins.hookspecs import hookimpl, hookspec

@@ -7,6 +7,8 @@ Plugins come from three places, in this order (earlier ones win a name):
 2. installed packages with an entry point in the group ``gradzoo``;
 3. the ``.py`` files of a directory (``--plugins-dir DIR`` or ``GRADZOO_PLUGINS_DIR``).
 
+(and last, plugins given by code with ``add_plugin``: ``testing.temporary_plugin`` uses it.)
+
 Environment switches: ``GRADZOO_LOAD_PLUGINS=a,b`` loads only those plugins
 (empty: none but the built-ins); ``GRADZOO_TRACE_PLUGINS=1`` prints every
 hook call on stderr; ``GRADZOO_STRICT_PLUGINS=1`` turns a failing plugin or a
@@ -40,6 +42,12 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gradzoo.zoo.gru",
     "gradzoo.zoo.transformer",
     "gradzoo.zoo.gpt",
+    "gradzoo.zoo.point_tasks",
+    "gradzoo.zoo.image_tasks",
+    "gradzoo.zoo.vae",
+    "gradzoo.zoo.diffusion",
+    "gradzoo.zoo.gan",
+    "gradzoo.zoo.flow",
 )
 
 
@@ -109,6 +117,7 @@ class _Candidate:
     source: str
     load: Callable[[], object]
     builtin: bool = False
+    added: bool = False  # added by code (``add_plugin``), e.g. for one test
 
 
 def _builtin_candidates() -> list[_Candidate]:
@@ -134,6 +143,32 @@ def _directory_candidates(directory: str | os.PathLike | None) -> list[_Candidat
         raise PluginError(f"plugins directory {str(path)!r} does not exist or is not a directory")
     return [_Candidate(file.stem, f"file {file}", lambda f=file: _import_file(f))
             for file in sorted(path.glob("*.py")) if not file.name.startswith("_")]
+
+
+# Plugins added by code for a while (``gradzoo.plugins.testing.temporary_plugin``): name -> object.
+_added_plugins: dict[str, object] = {}
+
+
+def add_plugin(name: str, plugin: object) -> None:
+    """Load ``plugin`` (a module or an object with ``@hookimpl`` functions) too, as ``name``.
+
+    Added plugins load after every other plugin, so they never take a name from one.
+    """
+    if name in _added_plugins:
+        raise PluginError(f"a plugin called '{name}' has already been added")
+    _added_plugins[name] = plugin
+    reset_registry()
+
+
+def remove_plugin(name: str) -> None:
+    """Stop loading a plugin given to ``add_plugin`` (the next registry is built without it)."""
+    _added_plugins.pop(name, None)
+    reset_registry()
+
+
+def _added_candidates() -> list[_Candidate]:
+    return [_Candidate(name, "added by code", lambda p=plugin: p, added=True)
+            for name, plugin in _added_plugins.items()]
 
 
 def _import_file(file: Path):
@@ -179,7 +214,7 @@ class PluginLoader:
         external = _entry_point_candidates() + _directory_candidates(self.plugins_dir)
         if self.only is not None:
             external = [c for c in external if c.name in self.only]
-        return found + external
+        return found + external + _added_candidates()
 
     def load(self, cli=None) -> Registry:
         """Import and register every plugin; with ``cli``, let them add commands too."""
@@ -188,6 +223,8 @@ class PluginLoader:
         return self.registry
 
     def _load_one(self, candidate: _Candidate, cli) -> None:
+        if candidate.added and self.manager.is_registered(candidate.load()):
+            return  # added by code, but already loaded (built-in or installed): nothing to add
         record = PluginRecord(candidate.name, candidate.source)
         if candidate.name in self.registry.plugins:
             self._problem(f"plugin '{candidate.name}' from {candidate.source} skipped: a plugin "

@@ -37,8 +37,9 @@ from tests.plugins.helpers import (
     write_plugin,
 )
 
-BUILTIN_MODELS = {"rnn", "lstm", "gru", "transformer", "gpt"}
-BUILTIN_TASKS = {"remember", "recall", "copy", "reverse", "sort", "add", "chars"}
+BUILTIN_MODELS = {"rnn", "lstm", "gru", "transformer", "gpt", "vae", "diffusion", "gan", "flow"}
+BUILTIN_TASKS = {"remember", "recall", "copy", "reverse", "sort", "add", "chars",
+                 "moons", "circles", "spiral", "ring", "shapes", "images"}
 
 
 @pytest.fixture(autouse=True)
@@ -93,7 +94,8 @@ def test_an_unknown_name_is_a_key_error_with_the_closest_names():
         registry.model("lstn")
     assert isinstance(caught.value, KeyError)
     assert str(caught.value).startswith("unknown model 'lstn' (did you mean 'lstm'?)")
-    assert "known models: gpt, gru, lstm, rnn, transformer" in str(caught.value)
+    assert ("known models: diffusion, flow, gan, gpt, gru, lstm, rnn, transformer, vae"
+            in str(caught.value))
     with pytest.raises(UnknownNameError, match="unknown task 'revrse'.*'reverse'"):
         registry.task("revrse")
 
