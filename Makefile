@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint graphviz clean
+.PHONY: setup demo test test-fast lint docs graphviz clean
 
 setup: $(STAMP) graphviz
 
@@ -44,8 +44,12 @@ test: setup
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
 
+# docs/cli.md is generated from the click commands (a test fails when it is stale).
+docs: setup
+	$(BIN)/python docs/make_cli_reference.py
+
 lint: setup
-	$(BIN)/ruff check gradzoo tests
+	$(BIN)/ruff check gradzoo tests examples
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache build *.egg-info

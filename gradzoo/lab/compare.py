@@ -12,7 +12,9 @@ recorded with its reason and the others carry on.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import multiprocessing
+import os
 import sys
 import time
 import traceback
@@ -203,14 +205,36 @@ def run_all(jobs: list[Job], parallel: int = 1, resume: bool = False, echo=print
             pending.append(index)
     context = multiprocessing.get_context("spawn")
     options = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}
-    with concurrent.futures.ProcessPoolExecutor(max_workers=max(parallel, 1), mp_context=context,
-                                                **options) as pool:
+    with _threads_per_worker(parallel), concurrent.futures.ProcessPoolExecutor(
+            max_workers=max(parallel, 1), mp_context=context, **options) as pool:
         futures = {pool.submit(run_job, jobs[i], resume): i for i in pending}
         for future in concurrent.futures.as_completed(futures):
             index = futures[future]
             results[index] = _collect(future, jobs[index])
             echo(f"  {jobs[index].label}: {_status_line(results[index])}")
     return [results[i] for i in range(len(jobs))]
+
+
+@contextlib.contextmanager
+def _threads_per_worker(parallel: int):
+    """Share the cores: each of ``parallel`` workers gets cores // parallel BLAS threads.
+
+    Workers read these variables when they import NumPy; without them every
+    worker would start a thread per core and they would fight over the cores.
+    """
+    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    saved = {name: os.environ.get(name) for name in names}
+    if parallel > 1:
+        for name in names:
+            os.environ.setdefault(name, str(max(1, (os.cpu_count() or 1) // parallel)))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _collect(future, job: Job) -> dict:

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from gradzoo.lab import compare_plots, compare_report
-from gradzoo.lab.compare import CompareError, CompareRequest, plan, run_all
+from gradzoo.lab.compare import CompareError, CompareRequest, assignments_for, plan, run_all
 
 # The default lesson: recurrent networks forget with distance, attention does not.
 DEFAULT_LESSON = {"models": ["rnn", "lstm", "transformer"], "task": "remember",
@@ -58,10 +58,10 @@ def draw_graphs(registry, request: CompareRequest) -> dict[str, str]:
                        "(apt install graphviz / brew install graphviz)."
                 for model in request.models}
     drawings = {}
-    assignments = dict(request.assignments)
-    if request.sweep_option is not None:
-        assignments[f"task.{request.sweep_option}"] = request.sweep_values[0]
     for model in request.models:
+        assignments = assignments_for(registry, request, model)
+        if request.sweep_option is not None:
+            assignments[f"task.{request.sweep_option}"] = request.sweep_values[0]
         try:
             experiment = build_experiment(registry, model, request.task, assignments, 0)
             with graph.record():

@@ -11,7 +11,8 @@ from gradzoo.engine import nn
 from gradzoo.plugins import hookimpl
 from gradzoo.zoo.recurrent import recurrent_spec
 
-SPEC = recurrent_spec("gru", nn.GRUCell, "gated recurrent unit: two gates, no separate cell state")
+SPEC = recurrent_spec("gru", nn.GRUCell, "gated recurrent unit: two gates, no separate cell state",
+                      steps=2500)
 
 
 @hookimpl

@@ -12,7 +12,8 @@ from gradzoo.plugins import hookimpl
 from gradzoo.zoo.recurrent import recurrent_spec
 
 SPEC = recurrent_spec("lstm", nn.LSTMCell,
-                      "long short-term memory: gated recurrent network with a cell state")
+                      "long short-term memory: gated recurrent network with a cell state",
+                      steps=1500)
 
 
 @hookimpl

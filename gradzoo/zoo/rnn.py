@@ -11,7 +11,7 @@ from gradzoo.plugins import hookimpl
 from gradzoo.zoo.recurrent import recurrent_spec
 
 SPEC = recurrent_spec("rnn", nn.RNNCell,
-                      "Elman recurrent network (tanh): reads one token at a time")
+                      "Elman recurrent network (tanh): reads one token at a time", steps=4000)
 
 
 @hookimpl
