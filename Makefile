@@ -1,5 +1,6 @@
 # gradzoo: two commands on a fresh machine.
 #   make demo   create .venv, install gradzoo (+ dev tools, Graphviz's dot), run the main lesson
+#               (gradzoo compare: why transformers replaced recurrent networks)
 #   make test   the same set-up (quick when already done), then the whole test suite
 
 PYTHON ?= python3
@@ -35,8 +36,9 @@ graphviz:
 	    echo "Graphviz's 'dot' is missing: install it (apt install graphviz / brew install graphviz / conda install graphviz); graphs are written as .dot files until then"; \
 	  fi; }
 
+# The main lesson: rnn, lstm and transformer on `remember` over growing distance.
 demo: setup
-	$(BIN)/gradzoo demo
+	$(BIN)/gradzoo compare --jobs 2
 
 test: setup
 	$(BIN)/python -m pytest -q
