@@ -231,8 +231,9 @@ def train(model, task_name, steps, assignments, seed, lr, batch_size, device, ou
               help="Sampling temperature; 0 picks the most likely token.")
 @click.option("--top-k", type=click.IntRange(1, None), default=None,
               help="Sample only among the K most likely tokens.")
-@click.option("--n", "count", type=click.IntRange(1, 10_000), default=8, show_default=True,
-              help="How many examples (sequence runs).")
+@click.option("--n", "count", type=click.IntRange(1, 10_000), default=None,
+              help="How many examples (sequence runs, default 8) or samples (generative "
+                   "runs, default 1000).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed for sampling.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default=None)
 def sample(run_dir, prompt, tokens, temperature, top_k, count, seed, device):

@@ -9,9 +9,12 @@ from gradzoo.engine import Tensor, backend, no_grad
 from gradzoo.lab.generative_pictures import draw_generative_run
 from gradzoo.lab.session import open_run
 
+SEQUENCE_EXAMPLES = 8      # fresh examples shown beside their right answers
+GENERATIVE_SAMPLES = 1000  # points (or images) drawn for the pictures
+
 
 def sample_run(registry, run_dir, prompt=None, tokens=200, temperature=0.8, top_k=None,
-               count=8, seed=0) -> list[str]:
+               count=None, seed=0) -> list[str]:
     """Lines to print for a run: depends on the task's kind."""
     experiment = open_run(run_dir, registry)
     backend.manual_seed(seed)
@@ -20,10 +23,11 @@ def sample_run(registry, run_dir, prompt=None, tokens=200, temperature=0.8, top_
     if task.kind == "language":
         return [generate_text(model, task, prompt, tokens, temperature, top_k)]
     if task.kind == "sequence":
-        return answer_table(model, task, count, seed)
+        return answer_table(model, task, count or SEQUENCE_EXAMPLES, seed)
     if task.kind == "generative":
         with no_grad():
-            return draw_generative_run(model, task, count, Path(run_dir) / "samples")
+            return draw_generative_run(model, task, count or GENERATIVE_SAMPLES,
+                                       Path(run_dir) / "samples")
     raise ValueError(f"sample does not know how to show a {task.kind} task yet")
 
 
