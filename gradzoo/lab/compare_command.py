@@ -29,6 +29,9 @@ def run(registry, request: CompareRequest, resume: bool = False, echo=print) -> 
     tables = compare_report.terminal_tables(request.sweep_option, rows)
     written = {"results": compare_report.write_results(out, request, results, rows)}
     plots = draw_plots(out, request, rows)
+    samples = draw_samples(registry, request, results, out)
+    if samples is not None:
+        plots.append(samples)
     graphs = draw_graphs(registry, request)
     written["report"] = compare_report.report_html(out, request, rows, plots, graphs, tables)
     written["plots"] = [p[ext] for p in plots for ext in ("png", "svg")]
@@ -46,6 +49,34 @@ def draw_plots(out: Path, request: CompareRequest, rows) -> list[dict]:
     if any(r.get("sequence_length") for r in drawable):
         plots.append(compare_plots.speed_and_depth(out, drawable))
     return plots
+
+
+def draw_samples(registry, request: CompareRequest, results, out: Path) -> dict | None:
+    """Generative tasks: each model's samples side by side (first swept value, first seed)."""
+    from gradzoo.engine import no_grad
+    from gradzoo.lab.runs import RunError
+    from gradzoo.lab.session import open_run
+
+    if registry.task(request.task).kind != "generative":
+        return None
+    first = request.sweep_values[0]
+    panels, task = [], None
+    for result in results:
+        if result["status"] != "ok" or result["seed"] != 0 or result["sweep_value"] != first:
+            continue
+        try:
+            experiment = open_run(result["run_dir"], registry)
+        except RunError:
+            continue
+        experiment.model.eval()
+        with no_grad():
+            samples = experiment.model.sample(500).numpy()
+        panels.append((result["model"], samples))
+        task = experiment.task
+    if not panels:
+        return None
+    where = f"{request.sweep_option} = {first}" if request.sweep_option else request.task
+    return compare_plots.samples_side_by_side(out, panels, task, where)
 
 
 def draw_graphs(registry, request: CompareRequest) -> dict[str, str]:

@@ -113,3 +113,45 @@ def speed_and_depth(out, rows) -> dict:
                     "recurrent model's chain grows with every token, so its work cannot be spread "
                     "over time steps; a transformer's depth depends on its layers, not on the "
                     "length: attention processes all positions in the same few matrix products."}
+
+
+def samples_side_by_side(out, panels, task, title_option) -> dict:
+    """Generative tasks: one panel of samples per model, the held-out data in grey beneath.
+
+    ``panels`` is a list of (model name, samples as a host array); ``task`` gives the data.
+    """
+    plt = _pyplot()
+    figure, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.6), squeeze=False)
+    data, _ = task.draw(500, 0, "test")
+    low, high = data.min(), data.max()
+    margin = 0.25 * (high - low)
+    for axis, (model, samples) in zip(axes[0], panels):
+        if task.image_shape is None:
+            axis.scatter(data[:, 0], data[:, 1], s=3, c="#b0b0b0", label="data")
+            axis.scatter(samples[:, 0], samples[:, 1], s=3, c="#d62728", alpha=0.7,
+                         label="samples")
+            axis.set_xlim(low - margin, high + margin)  # the same square window for every model
+            axis.set_ylim(low - margin, high + margin)
+            axis.set_aspect("equal")
+        else:
+            axis.imshow(_tile(samples[:16].reshape(-1, *task.image_shape)), cmap="gray")
+            axis.set_axis_off()
+        axis.set_title(model)
+    return {"title": "Samples, one panel per model", **save_figure(figure, out, "samples"),
+            "text": f"What each model generates after training ({title_option}), drawn "
+                    f"from the model alone: red points over the held-out data in grey "
+                    f"(2-D sets), or a grid of generated images."}
+
+
+def _tile(images, columns: int = 4):
+    """Images (n, H, W) laid out as one (rows*H, columns*W) array, blank where none is left."""
+    from gradzoo.engine import backend
+
+    xp = backend.array_module("cpu")
+    count, height, width = images.shape
+    rows = -(-count // columns)
+    canvas = xp.zeros((rows * height, columns * width), dtype=images.dtype)
+    for index, image in enumerate(images):
+        row, column = divmod(index, columns)
+        canvas[row * height:(row + 1) * height, column * width:(column + 1) * width] = image
+    return canvas

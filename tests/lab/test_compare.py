@@ -157,3 +157,12 @@ def test_cli_errors_are_one_line_with_exit_2(tmp_path):
     result = runner.invoke(cli.main, ["compare", "gpt", "vae", "--task", "remember",
                                       "--out", str(tmp_path)])
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_a_generative_compare_shows_each_models_samples_side_by_side(tmp_path):
+    request = CompareRequest(["vae", "flow"], "moons", steps=5, out=str(tmp_path))
+    outcome = run(get_registry(), request, echo=lambda *a: None)
+    assert all(r["metric"] == "energy_distance" for r in outcome["results"])
+    assert (tmp_path / "samples.png").stat().st_size > 1000
+    page = (tmp_path / "report.html").read_text()
+    assert "Samples, one panel per model" in page and "energy_distance" in page
