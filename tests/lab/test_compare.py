@@ -166,3 +166,17 @@ def test_a_generative_compare_shows_each_models_samples_side_by_side(tmp_path):
     assert (tmp_path / "samples.png").stat().st_size > 1000
     page = (tmp_path / "report.html").read_text()
     assert "Samples, one panel per model" in page and "energy_distance" in page
+
+
+def test_match_params_brings_parameter_counts_within_ten_percent(tmp_path):
+    from gradzoo.lab.setup import build_experiment, count_parameters
+
+    request = CompareRequest(["rnn", "gpt", "lstm"], "copy", match_params=True,
+                             assignments={"task.length": "4"}, out=str(tmp_path))
+    jobs = plan(get_registry(), request)
+    counts = {job.model: count_parameters(build_experiment(
+        get_registry(), job.model, "copy", {f"model.{k}": v for k, v in job.model_options.items()}
+        | {"task.length": "4"}).model) for job in jobs}
+    target = counts["rnn"]
+    assert all(abs(count - target) <= 0.1 * target for count in counts.values()), counts
+    assert jobs[1].model_options["width"] != 64  # gpt was resized from its default
