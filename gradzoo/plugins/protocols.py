@@ -7,7 +7,8 @@ Batches are plain objects holding integer or float ``Tensor``s. A sequence
 batch poses ``source`` (B, S) and ``target`` (B, T) token ids; decoder-only
 models read it as one stream ``source SEP target`` and are scored on the
 target positions only (``SequenceBatch.stream()`` builds it). A language batch
-holds ``inputs`` (B, L) and ``targets`` (B, L), the inputs shifted by one.
+holds ``inputs`` (B, L) and ``targets`` (B, L), the inputs shifted by one. A
+generative batch offers ``flat``, the (B, D) float tensor of its examples.
 """
 
 from __future__ import annotations
@@ -57,6 +58,21 @@ class LanguageTask(Task, Protocol):
 
 
 @runtime_checkable
+class GenerativeTask(Task, Protocol):
+    """Samples of a distribution: batches offer ``batch.flat``, a float (B, ``data_dim``) tensor.
+
+    ``image_shape`` is (H, W) for image tasks (rows of ``flat`` are images
+    flattened row by row) and None for point sets; ``draw(n, step, split)``
+    gives host arrays of examples and their labels, for pictures.
+    """
+
+    data_dim: int
+    image_shape: tuple[int, int] | None
+
+    def draw(self, n: int, step: int, split: str = "train"): ...
+
+
+@runtime_checkable
 class Model(Protocol):
     """Every model is an ``nn.Module`` with a ``loss`` on a batch of its task."""
 
@@ -68,6 +84,17 @@ class Model(Protocol):
 class SequenceModel(Model, Protocol):
     def predict(self, source):
         """Target token ids (B, T) for source ids (B, S), greedily."""
+
+
+@runtime_checkable
+class GenerativeModel(Model, Protocol):
+    def sample(self, n: int):
+        """``n`` new examples (n, data_dim) drawn from the model alone.
+
+        Optional extras that ``gradzoo sample`` draws when present:
+        ``sample_trajectory`` (diffusion), ``encode``/``reconstruct`` (VAE),
+        ``log_prob`` (flow), ``discriminator`` (GAN).
+        """
 
 
 @runtime_checkable
