@@ -86,3 +86,17 @@ def fake_gpu():
     name = use_device("fake-gpu")
     manual_seed(0)
     return name
+
+
+@pytest.fixture
+def fresh_plugins(monkeypatch):
+    """No plugin switch (GRADZOO_*PLUGINS*) from the calling shell, and plugins and their
+    commands loaded afresh by the test, then forgotten again."""
+    from gradzoo.cli import forget_plugins
+    from tests.plugins.helpers import PLUGIN_ENV
+
+    for name in PLUGIN_ENV:
+        monkeypatch.delenv(name, raising=False)
+    forget_plugins()
+    yield
+    forget_plugins()

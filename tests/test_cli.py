@@ -39,14 +39,7 @@ TINY_GPT = ["--set", "width=8", "--set", "heads=2", "--set", "layers=1"]
 HEAVY_MODULES = ("cupy", "cupyx", "matplotlib", "graphviz")
 
 
-@pytest.fixture(autouse=True)
-def fresh_plugins(monkeypatch):
-    """No plugin switches from the calling shell; plugins loaded afresh by each test's command."""
-    for name in PLUGIN_ENV:
-        monkeypatch.delenv(name, raising=False)
-    forget_plugins()
-    yield
-    forget_plugins()
+pytestmark = pytest.mark.usefixtures("fresh_plugins")  # see tests/conftest.py
 
 
 def gradzoo(*args: str):

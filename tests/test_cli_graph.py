@@ -12,22 +12,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gradzoo.cli import forget_plugins, main
+from gradzoo.cli import main
 from gradzoo.lab import graphs
-from tests.plugins.helpers import PLUGIN_ENV
 
 TINY_GPT = ["--set", "width=8", "--set", "heads=2", "--set", "layers=2"]
 NEURON = ["--expr", "tanh(w*x + b)", "--set", "w=0.5", "--set", "x=2", "--set", "b=-0.3"]
 HAS_DOT = shutil.which("dot") is not None
 
 
-@pytest.fixture(autouse=True)
-def fresh_plugins(monkeypatch):
-    for name in PLUGIN_ENV:
-        monkeypatch.delenv(name, raising=False)
-    forget_plugins()
-    yield
-    forget_plugins()
+pytestmark = pytest.mark.usefixtures("fresh_plugins")  # see tests/conftest.py
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import contextlib
 import multiprocessing
 import os
 import sys
-import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -376,7 +375,3 @@ def measure_depth(experiment) -> tuple[int | None, int | None]:
     elif hasattr(batch, "inputs"):
         length = batch.inputs.shape[1]
     return sequential_depth(loss), length
-
-
-def elapsed(start: float) -> str:
-    return f"{time.perf_counter() - start:.0f} s"

@@ -23,7 +23,7 @@ import math
 import signal
 import threading
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from gradzoo.engine import backend, nn, optim
@@ -258,7 +258,3 @@ def _tokens(batch) -> int:
                 count += batch.target.size
             return count
     return len(batch)
-
-
-def settings_dict(settings: TrainSettings) -> dict:
-    return asdict(settings)

@@ -31,13 +31,7 @@ def gradzoo(*args):
     return CliRunner().invoke(main, [str(a) for a in args], prog_name="gradzoo")
 
 
-@pytest.fixture(autouse=True)
-def fresh_plugins(monkeypatch):
-    for name in PLUGIN_ENV:
-        monkeypatch.delenv(name, raising=False)
-    forget_plugins()
-    yield
-    forget_plugins()
+pytestmark = pytest.mark.usefixtures("fresh_plugins")  # see tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,6 @@ from tests.plugins.helpers import (
     COMMAND_THEN_FAIL,
     HALF_REGISTERED,
     NOT_A_SPEC,
-    PLUGIN_ENV,
     command_plugin,
     install_distribution,
     model_plugin,
@@ -42,14 +41,7 @@ BUILTIN_TASKS = {"remember", "recall", "copy", "reverse", "sort", "add", "chars"
                  "moons", "circles", "spiral", "ring", "shapes", "images"}
 
 
-@pytest.fixture(autouse=True)
-def no_plugin_environment(monkeypatch):
-    """No GRADZOO_*PLUGINS* variable from the calling shell, and no shared registry left over."""
-    for name in PLUGIN_ENV:
-        monkeypatch.delenv(name, raising=False)
-    reset_registry()
-    yield
-    reset_registry()
+pytestmark = pytest.mark.usefixtures("fresh_plugins")  # see tests/conftest.py
 
 
 def load(plugins_dir=None, cli=None, **environ):

@@ -18,16 +18,9 @@ from gradzoo.cli import forget_plugins, main
 from gradzoo.plugins import scaffold
 from gradzoo.plugins.testing import check_model
 from tests.plugin_env import PluginEnvironment, expect_success
-from tests.plugins.helpers import PLUGIN_ENV, install_distribution, model_plugin
+from tests.plugins.helpers import install_distribution, model_plugin
 
-
-@pytest.fixture(autouse=True)
-def fresh_plugins(monkeypatch):
-    for name in PLUGIN_ENV:
-        monkeypatch.delenv(name, raising=False)
-    forget_plugins()
-    yield
-    forget_plugins()
+pytestmark = pytest.mark.usefixtures("fresh_plugins")  # see tests/conftest.py
 
 
 def new_plugin(*args):
