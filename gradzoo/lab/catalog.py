@@ -6,11 +6,15 @@ from gradzoo.plugins.manager import Registry
 from gradzoo.plugins.specs import ModelSpec, TaskSpec
 
 # The task a model is sized for when ``list`` counts its parameters.
-PREFERRED_TASK = {"sequence": "reverse", "language": "chars", "generative": "moons"}
+PREFERRED_TASK = {"sequence": "reverse", "language": "chars", "generative": "moons",
+                  "paired": "captions"}
 
 
 def example_task(registry: Registry, spec: ModelSpec) -> str | None:
-    """A task of the model's first kind (the usual one when registered)."""
+    """The model's own example task, else the usual task of its first kind."""
+    named = registry.tasks.get(spec.example_task)
+    if named is not None and named.kind in spec.kinds:
+        return spec.example_task
     kind = spec.kinds[0]
     preferred = PREFERRED_TASK.get(kind)
     if preferred in registry.tasks and registry.tasks[preferred].kind == kind:

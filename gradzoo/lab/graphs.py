@@ -101,12 +101,14 @@ def _subject(registry, request: GraphRequest):
 
 
 def default_task(registry, model: str) -> str:
-    """The task to draw a model on: ``copy`` when the model runs it, else its first task."""
+    """The task to draw a model on: its example task, else ``copy`` if it runs it, else any."""
     try:
         spec = registry.model(model)
     except KeyError as error:
         raise UsageProblem(str(error)) from None
     tasks = [name for name, task in registry.tasks.items() if task.kind in spec.kinds]
+    if spec.example_task in tasks:
+        return spec.example_task
     if not tasks:
         raise UsageProblem(f"no task can run model '{model}' (it runs {', '.join(spec.kinds)} "
                            f"tasks); install a plugin with one")

@@ -17,7 +17,8 @@ from gradzoo.engine import Tensor, backend, no_grad
 from gradzoo.plugins.specs import ModelSpec, TaskSpec
 
 host = backend.array_module("cpu")
-KIND_METHODS = {"sequence": "predict", "language": "generate", "generative": "sample"}
+KIND_METHODS = {"sequence": "predict", "language": "generate", "generative": "sample",
+                "paired": "similarity"}
 
 
 class CheckFailed(AssertionError):
@@ -124,4 +125,7 @@ def kind_output(model, subject: Subject, batch):
         if subject.kind == "language":
             prompt = Tensor(batch.inputs.data[:2, :4])
             return call("generate(prompt, tokens=3)", model.generate, prompt, 3, temperature=0)
+        if subject.kind == "paired":
+            return call("similarity(images, captions)", model.similarity, batch.images,
+                        batch.captions)
         return call(f"{method}(5)", model.sample, 5)

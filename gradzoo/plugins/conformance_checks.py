@@ -110,6 +110,8 @@ def _check_kind_output(subject: Subject, output) -> None:
         _expect_tokens("predict(source)", output, expected, task.vocab_size)
     elif subject.kind == "language":
         _expect_tokens("generate(prompt of 4 tokens, 3)", output, (2, 7), task.vocab_size)
+    elif subject.kind == "paired":
+        _expect_similarities(output)
     else:
         expected = (5, task.data_dim)
         if tuple(output.shape) != expected or not backend.is_floating(output.dtype):
@@ -117,6 +119,16 @@ def _check_kind_output(subject: Subject, output) -> None:
                               f"expected floats of shape {expected} (n, task.data_dim)")
         if not all_finite(output):
             raise CheckFailed("sample(5) gave values that are not finite")
+
+
+def _expect_similarities(output) -> None:
+    """similarity of 4 images and their 4 captions: a (4, 4) float matrix of cosines."""
+    if tuple(output.shape) != (4, 4) or not backend.is_floating(output.dtype):
+        raise CheckFailed(f"similarity(4 images, 4 captions) gave {output.dtype} of shape "
+                          f"{tuple(output.shape)}; expected floats of shape (4, 4)")
+    if not all_finite(output) or float(abs(output).max()) > 1 + 1e-4:
+        raise CheckFailed("similarity gave values outside -1..1: it should compare unit-length "
+                          "embeddings (cosine similarity), before any temperature")
 
 
 def _expect_tokens(what: str, output, shape, vocab_size: int) -> None:
@@ -198,12 +210,14 @@ def _directional_derivatives(model, batch, seed: int, param, rng):
 
 def check_causal(subject: Subject) -> str:
     """A decoder-only model does not look ahead: later tokens never change earlier outputs."""
-    if subject.kind == "generative":
-        raise CheckSkipped("generative models read no token sequence")
+    if subject.kind in ("generative", "paired"):
+        raise CheckSkipped(f"{subject.kind} models are not read left to right")
     task = subject.task
     length = (task.source_length + task.target_length if subject.kind == "sequence"
               else task.context)
     model = subject.build()
+    if getattr(model, "bidirectional", False):
+        raise CheckSkipped("the model says bidirectional = True: it reads both sides by design")
     rng = backend.new_rng(subject.seed)
     tokens = rng.integers(0, task.vocab_size, size=(3, length))
     before = _next_token_logits(model, tokens, task.vocab_size)

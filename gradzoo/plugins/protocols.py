@@ -8,7 +8,9 @@ batch poses ``source`` (B, S) and ``target`` (B, T) token ids; decoder-only
 models read it as one stream ``source SEP target`` and are scored on the
 target positions only (``SequenceBatch.stream()`` builds it). A language batch
 holds ``inputs`` (B, L) and ``targets`` (B, L), the inputs shifted by one. A
-generative batch offers ``flat``, the (B, D) float tensor of its examples.
+generative batch offers ``flat``, the (B, D) float tensor of its examples. A
+paired batch holds ``images`` (B, D) floats and ``captions`` (B, T) token ids,
+row i of one describing row i of the other.
 """
 
 from __future__ import annotations
@@ -73,6 +75,25 @@ class GenerativeTask(Task, Protocol):
 
 
 @runtime_checkable
+class PairedTask(Task, Protocol):
+    """Images with a caption each: ``data_dim`` floats per image, ``caption_length`` tokens.
+
+    ``encode``/``decode`` turn caption text into ids and back; short captions are
+    padded with ``pad_token`` at the end.
+    """
+
+    data_dim: int
+    image_shape: tuple[int, int]
+    vocab_size: int
+    caption_length: int
+    pad_token: int
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def decode(self, tokens) -> str: ...
+
+
+@runtime_checkable
 class Model(Protocol):
     """Every model is an ``nn.Module`` with a ``loss`` on a batch of its task."""
 
@@ -101,3 +122,12 @@ class GenerativeModel(Model, Protocol):
 class LanguageModel(Model, Protocol):
     def generate(self, prompt, tokens: int, temperature: float = 1.0, top_k: int | None = None):
         """Continue the prompt ids (B, L) by ``tokens`` sampled ids."""
+
+
+@runtime_checkable
+class PairedModel(Model, Protocol):
+    def similarity(self, images, captions):
+        """Cosine similarities (N, M) of N images (N, D) and M captions (M, T).
+
+        Row i ranks the captions for image i; column j ranks the images for caption j.
+        """

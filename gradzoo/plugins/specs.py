@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("sequence", "language", "generative")
+KINDS = ("sequence", "language", "generative", "paired")
 TRAINING_KEYS = ("steps", "batch_size", "lr", "warmup", "weight_decay", "clip", "eval_every")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -139,18 +139,24 @@ class ModelSpec(_Spec):
     """A model a plugin offers.
 
     - ``name``: unique, lowercase (``"gpt"``); ``summary``: one line.
-    - ``kinds``: the task kinds it can run, from ``"sequence"``, ``"language"``, ``"generative"``.
+    - ``kinds``: the task kinds it can run, from ``"sequence"``, ``"language"``,
+      ``"generative"``, ``"paired"``.
     - ``build(task, options) -> model``: makes the model (an ``nn.Module``) for a
       task, with ``options`` the resolved option values (a dict).
     - ``options``: its hyperparameters, as ``Option``s with defaults.
     - ``training``: training settings it works best with, overriding the lab's
       defaults (keys: ``steps``, ``batch_size``, ``lr``, ``warmup``,
       ``weight_decay``, ``clip``, ``eval_every``).
+    - ``example_task``: the task it is shown on when none is named (``gradzoo
+      list``, ``gradzoo graph``, the conformance kit); default: the usual task
+      of its first kind. ``bert`` names ``cloze``, since next-character
+      prediction would let a model that reads both sides see the answer.
     """
 
     kinds: tuple[str, ...] = ()
     build: Callable | None = None
     training: dict = field(default_factory=dict)
+    example_task: str = ""
     _what = "model"
 
     def __post_init__(self):
@@ -164,6 +170,9 @@ class ModelSpec(_Spec):
         if not callable(self.build):
             raise SpecError(f"model '{self.name}': build must be a function "
                             f"(task, options) -> model")
+        if self.example_task and not _NAME.match(self.example_task):
+            raise SpecError(f"model '{self.name}': example_task {self.example_task!r} is not a "
+                            f"task name (lowercase letters, digits and underscores)")
         unknown = sorted(set(self.training) - set(TRAINING_KEYS))
         if unknown:
             raise SpecError(f"model '{self.name}': unknown training settings {unknown}; "
@@ -175,7 +184,7 @@ class TaskSpec(_Spec):
     """A task a plugin offers.
 
     - ``name``: unique, lowercase (``"reverse"``); ``summary``: one line.
-    - ``kind``: ``"sequence"``, ``"language"`` or ``"generative"``.
+    - ``kind``: ``"sequence"``, ``"language"``, ``"generative"`` or ``"paired"``.
     - ``make(options, seed) -> task``: builds the task's data, reproducibly from ``seed``.
     - ``options``: its settings, as ``Option``s with defaults.
     """

@@ -6,7 +6,8 @@
         check_model("bigram")            # a registered name, or the ModelSpec itself
 
 At a tiny size (small widths, short sequences) and on one task of each kind the
-model claims (``copy``, ``chars``, ``moons`` unless ``task=`` says otherwise),
+model claims (the spec's ``example_task``, else ``copy``, ``chars``, ``moons``,
+``captions``, unless ``task=`` says otherwise),
 the kit checks, in order:
 
 ==========  ================================================================
@@ -16,7 +17,8 @@ build       build(task, options) gives a float32 nn.Module with parameters,
 shapes      loss(batch) is a finite scalar; predict/generate/sample shapes
 gradients   every parameter receives a finite gradient
 gradcheck   backward matches finite differences on a float64 copy
-causal      a decoder-only model never looks ahead (skipped for others)
+causal      a decoder-only model never looks ahead (skipped for others, and for
+            a model whose ``bidirectional`` attribute is True, like ``bert``)
 learns      the loss on one batch falls within a few dozen steps
 save_load   weights saved and loaded give identical outputs
 graph       the loss's computation graph can be drawn
@@ -46,7 +48,8 @@ from gradzoo.plugins.conformance_checks import CHECKS, PREREQUISITES
 from gradzoo.plugins.specs import ModelSpec, SpecError, TaskSpec
 
 # The task each kind is checked on, and the small values the kit gives common options.
-DEFAULT_TASKS = {"sequence": "copy", "language": "chars", "generative": "moons"}
+DEFAULT_TASKS = {"sequence": "copy", "language": "chars", "generative": "moons",
+                 "paired": "captions"}
 TINY_MODEL_OPTIONS = {"hidden": 8, "width": 8, "layers": 1, "heads": 2, "ff": 16, "latent": 2,
                       "noise": 2, "timesteps": 8, "embedding": 4, "couplings": 2, "channels": 8,
                       "state": 4, "kernel": 3, "dropout": 0.0}
@@ -283,7 +286,10 @@ def _task_specs(spec: ModelSpec, task) -> list[TaskSpec]:
 
 
 def _default_task(registry, spec: ModelSpec, kind: str) -> TaskSpec:
-    preferred = DEFAULT_TASKS[kind]
+    named = registry.tasks.get(spec.example_task)
+    if named is not None and named.kind == kind:
+        return named
+    preferred = DEFAULT_TASKS.get(kind)
     if preferred in registry.tasks and registry.tasks[preferred].kind == kind:
         return registry.tasks[preferred]
     for task_spec in registry.tasks.values():
