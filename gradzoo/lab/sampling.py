@@ -11,6 +11,8 @@ from gradzoo.lab.session import open_run
 
 SEQUENCE_EXAMPLES = 8      # fresh examples shown beside their right answers
 GENERATIVE_SAMPLES = 1000  # points (or images) drawn for the pictures
+PAIRED_PICTURES = 8        # test pictures shown beside their most similar captions
+CLOZE_WINDOWS = 4          # gapped windows shown with the model's fill-ins
 
 
 def sample_run(registry, run_dir, prompt=None, tokens=200, temperature=0.8, top_k=None,
@@ -20,6 +22,8 @@ def sample_run(registry, run_dir, prompt=None, tokens=200, temperature=0.8, top_
     backend.manual_seed(seed)
     model, task = experiment.model, experiment.task
     model.eval()
+    if hasattr(task, "fill_in"):  # a language task with gaps to fill in: cloze
+        return gaps_filled(model, task, count or CLOZE_WINDOWS, seed)
     if task.kind == "language":
         return [generate_text(model, task, prompt, tokens, temperature, top_k)]
     if task.kind == "sequence":
@@ -28,6 +32,10 @@ def sample_run(registry, run_dir, prompt=None, tokens=200, temperature=0.8, top_
         with no_grad():
             return draw_generative_run(model, task, count or GENERATIVE_SAMPLES,
                                        Path(run_dir) / "samples")
+    if task.kind == "paired":
+        from gradzoo.lab.paired_pictures import draw_paired_run
+
+        return draw_paired_run(model, task, count or PAIRED_PICTURES, Path(run_dir) / "samples")
     raise ValueError(f"sample does not know how to show a {task.kind} task yet")
 
 
@@ -53,3 +61,28 @@ def answer_table(model, task, count, seed) -> list[str]:
                      + ("" if ok else f"   (right: {task.decode(truth)})"))
     lines.append(f"{right} of {len(predicted)} right")
     return lines
+
+
+def gaps_filled(model, task, count, seed) -> list[str]:
+    """Fresh gapped windows (the test split): the text with gaps, the model's fill-in, the marks.
+
+    Under each window a ``^`` marks a wrong guess and a ``.`` a right one.
+    """
+    batch = task.batch(count, seed, split="test")
+    filled, gaps = task.fill_in(model, batch)
+    lines, right = [], 0
+    for gapped, guess, truth, hidden in zip(batch.tokens.numpy(), filled,
+                                            batch.original.numpy(), gaps):
+        marks = "".join(("." if g == t else "^") if h else " "
+                        for g, t, h in zip(guess, truth, hidden))
+        right += int((guess[hidden] == truth[hidden]).sum())
+        lines += [f"gaps    {_printable(task.decode(gapped))}",
+                  f"filled  {_printable(task.decode(guess))}",
+                  f"        {marks}", ""]
+    lines.append(f"{right} of {int(gaps.sum())} hidden characters right")
+    return lines
+
+
+def _printable(text: str) -> str:
+    """One line, one column per character: newlines and tabs shown as visible marks."""
+    return text.replace("\n", "↵").replace("\t", "→")

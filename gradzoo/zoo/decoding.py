@@ -52,15 +52,15 @@ class DecoderOnly(nn.Module):
             for _ in range(tokens):
                 window = ids if self.max_length is None else ids[:, -self.max_length:]
                 logits = backend.to_host(self(Tensor(window)).data[:, -1, :]).astype("float64")
-                next_ids = [_sample(row, temperature, top_k, rng) for row in logits]
+                next_ids = [sample_token(row, temperature, top_k, rng) for row in logits]
                 next_column = backend.make_array([[i] for i in next_ids], ids.dtype,
                                                  backend.device_of(ids))
                 ids = xp.concatenate([ids, next_column], axis=1)
         return Tensor(ids)
 
 
-def _sample(logits, temperature: float, top_k: int | None, rng) -> int:
-    """One token id from a row of host logits."""
+def sample_token(logits, temperature: float, top_k: int | None, rng) -> int:
+    """One token id from a row of host logits (temperature 0: the most likely)."""
     if temperature <= 0:
         return int(logits.argmax())
     scaled = logits / temperature

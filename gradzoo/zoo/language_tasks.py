@@ -37,15 +37,15 @@ def default_text() -> str:
     return "".join(topics[name] for name in sorted(topics))
 
 
-def read_text(path: str) -> str:
+def read_text(path: str, task: str = "chars") -> str:
     """A UTF-8 text file, with errors a student can act on."""
     file = Path(path)
     if not file.is_file():
-        raise SpecError(f"option 'path' of task 'chars': no such file: {path}")
+        raise SpecError(f"option 'path' of task '{task}': no such file: {path}")
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
-        raise SpecError(f"option 'path' of task 'chars': {path} is not UTF-8 text "
+        raise SpecError(f"option 'path' of task '{task}': {path} is not UTF-8 text "
                         f"({error.reason} at byte {error.start})") from None
     return text
 
