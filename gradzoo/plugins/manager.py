@@ -42,12 +42,16 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gradzoo.zoo.gru",
     "gradzoo.zoo.transformer",
     "gradzoo.zoo.gpt",
+    "gradzoo.zoo.cloze",
+    "gradzoo.zoo.bert",
     "gradzoo.zoo.point_tasks",
     "gradzoo.zoo.image_tasks",
     "gradzoo.zoo.vae",
     "gradzoo.zoo.diffusion",
     "gradzoo.zoo.gan",
     "gradzoo.zoo.flow",
+    "gradzoo.zoo.captions",
+    "gradzoo.zoo.clip",
 )
 
 

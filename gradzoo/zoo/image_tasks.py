@@ -60,17 +60,28 @@ class ShapesTask(ImageTask):
         return images.reshape(n, -1), kind
 
 
-def draw_shapes(rng, kind, size: int):
+def draw_shapes(rng, kind, size: int, r=None, cx=None, cy=None):
     """Images (n, size, size) of 0.0 and 1.0: shape ``kind[i]`` (an index of SHAPE_NAMES).
 
     Each shape has a half-size r between size/8 and size/3 and a centre that keeps
     it inside the picture; a pixel is lit when its centre lies inside the shape.
+    A caller that must know where and how large each shape is (``captions``)
+    passes ``r``, ``cx``, ``cy`` (arrays of n) itself; only the angle is then drawn.
     """
     n = len(kind)
-    r = rng.uniform(size / 8, size / 3, size=n)[:, None, None]
-    cx = rng.uniform(r[:, 0, 0], size - 1 - r[:, 0, 0])[:, None, None]
-    cy = rng.uniform(r[:, 0, 0], size - 1 - r[:, 0, 0])[:, None, None]
-    angle = rng.uniform(0.0, math.pi, size=n)[:, None, None]
+    r = rng.uniform(size / 8, size / 3, size=n) if r is None else r
+    cx = rng.uniform(r, size - 1 - r) if cx is None else cx
+    cy = rng.uniform(r, size - 1 - r) if cy is None else cy
+    angle = rng.uniform(0.0, math.pi, size=n)
+    return render_shapes(kind, size, r, cx, cy, angle)
+
+
+def render_shapes(kind, size: int, r, cx, cy, angle):
+    """The pixels of shape ``kind[i]`` with half-size ``r[i]``, centre (``cx[i]``, ``cy[i]``)
+    and, for a line, direction ``angle[i]`` (radians): (n, size, size) float32 of 0 and 1."""
+    n = len(kind)
+    r, cx, cy, angle = (host.asarray(v, dtype="float64")[:, None, None]
+                        for v in (r, cx, cy, angle))
     rows, cols = host.mgrid[0:size, 0:size]
     dx, dy = cols[None] - cx, rows[None] - cy
     arm = host.maximum(0.5, r / 4)                          # half-width of a cross's bars

@@ -7,9 +7,9 @@ from gradzoo.plugins import protocols
 from gradzoo.plugins.manager import get_registry
 
 TASK_PROTOCOL = {"sequence": protocols.SequenceTask, "language": protocols.LanguageTask,
-                 "generative": protocols.GenerativeTask}
+                 "generative": protocols.GenerativeTask, "paired": protocols.PairedTask}
 MODEL_PROTOCOL = {"sequence": protocols.SequenceModel, "language": protocols.LanguageModel,
-                  "generative": protocols.GenerativeModel}
+                  "generative": protocols.GenerativeModel, "paired": protocols.PairedModel}
 
 
 @pytest.mark.parametrize("name", sorted(get_registry().tasks))
