@@ -232,12 +232,14 @@ def train(model, task_name, steps, assignments, seed, lr, batch_size, device, ou
 @click.option("--top-k", type=click.IntRange(1, None), default=None,
               help="Sample only among the K most likely tokens.")
 @click.option("--n", "count", type=click.IntRange(1, 10_000), default=None,
-              help="How many examples (sequence runs, default 8) or samples (generative "
-                   "runs, default 1000).")
+              help="How many examples (sequence runs, default 8), samples (generative "
+                   "runs, default 1000), gapped windows (cloze, default 4) or pictures "
+                   "(paired runs, default 8).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed for sampling.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default=None)
 def sample(run_dir, prompt, tokens, temperature, top_k, count, seed, device):
-    """Show what a trained run produces: text, or answers beside the right ones."""
+    """Show what a trained run produces: text, answers beside the right ones, gaps filled
+    in, or pictures (samples; images beside their best captions)."""
     from gradzoo.lab import sampling
     from gradzoo.lab.runs import RunError
 
