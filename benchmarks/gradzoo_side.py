@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from benchmarks import shared
-from gradzoo.engine import F, Tensor, nn, optim, tensor
+from gradzoo.engine import F, Tensor, backend, nn, optim, tensor
 
 
 def _load(model: nn.Module, weights: dict, device: str) -> None:
@@ -49,12 +49,10 @@ class GPT(nn.Module):
         self.blocks = nn.ModuleList([Block(size.width, size.heads) for _ in range(size.layers)])
         self.ln_f = nn.LayerNorm(size.width)
         self.head = nn.Linear(size.width, size.vocab, bias=False)
-        self.positions = None
 
     def forward(self, tokens: Tensor) -> Tensor:
-        if self.positions is None:
-            self.positions = Tensor(list(range(tokens.shape[1])), device=tokens.device)
-        x = self.token_embedding(tokens) + self.position_embedding(self.positions)
+        positions = backend.array_module(tokens.device).arange(tokens.shape[1])  # as the zoo's
+        x = self.token_embedding(tokens) + self.position_embedding(Tensor(positions))
         for block in self.blocks:
             x = block(x)
         return self.head(self.ln_f(x))

@@ -7,8 +7,8 @@
 Writes ``<out>/<name>.json`` (every timed run, the medians, the machine and its
 load) and ``<out>/<name>.md`` (the table), name = ``cpu``, ``gpu``,
 ``quick-cpu`` or ``quick-gpu``. The processes of the frameworks alternate
-(round 1: A, B; round 2: A, B ...), and the figure of each is the median of
-all its timed runs, so a machine whose speed drifts treats them alike.
+(round 1: A, B; round 2: B, A; round 3: A, B ...), and the figure of each is the
+median of all its timed runs, so a machine whose speed drifts treats them alike.
 """
 
 from __future__ import annotations
@@ -155,8 +155,10 @@ def run(quick: bool, gpu: bool, rounds: int, out: Path, only: list[str] | None,
     else:
         batches = [(f, [w]) for w, fs in plan.items() for f in fs]
     found: dict[tuple[str, str], list[dict]] = {}
-    for _ in range(rounds):
-        for framework, workloads in batches:
+    for round_number in range(rounds):
+        # every other round in reverse order (A B, then B A): a machine that drifts, or is
+        # busier while the first round starts, weighs on each framework alike
+        for framework, workloads in batches if round_number % 2 == 0 else batches[::-1]:
             if framework.startswith("torch") and not have_torch:
                 figures = {w: {"framework": framework, "workload": w,
                                "error": "PyTorch is not installed (pip install "

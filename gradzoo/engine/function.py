@@ -14,6 +14,8 @@ so that ``Tensor.backward`` can walk the graph back.
 
 from __future__ import annotations
 
+import itertools
+
 from gradzoo.engine import backend
 from gradzoo.engine.autograd_mode import _state as _grad_mode
 from gradzoo.engine.tensor import Tensor
@@ -31,6 +33,7 @@ class Function:
 
     inputs: tuple[Tensor, ...] = ()
     needs_input_grad: tuple[bool, ...] = ()
+    sequence = 0  # when this op ran, counted over all ops (backward visits high to low)
     scope = None  # the module calls this op ran in (outermost first), while graph.record() runs
 
     def __init__(self, **params):
@@ -40,18 +43,24 @@ class Function:
     def apply(cls, *inputs, **params) -> Tensor:
         """Run the op on ``inputs`` (tensors or Python numbers) and record it for backward."""
         fn = cls.__new__(cls)
-        if cls.__init__ is Function.__init__:
-            fn.__dict__.update(params)  # dim=..., eps=...: the op's parameters
-        else:
+        if cls.__init__ is not Function.__init__:
             fn.__init__(**params)
+        elif params:
+            fn.__dict__.update(params)  # dim=..., eps=...: the op's parameters
         tensors = _as_tensors(inputs, cls.__name__)
-        out_data = fn.forward(*[t.data for t in tensors])
+        arrays, needs = [], []
+        for t in tensors:  # one loop, not two list comprehensions (each a call in Python 3.11)
+            arrays.append(t.data)
+            needs.append(t.requires_grad)
+        out_data = fn.forward(*arrays)
         if not backend.is_array(out_data):  # NumPy reductions give scalars; .data is an array
             out_data = backend.xp_of(out_data).asarray(out_data)
-        if not (_grad_mode.enabled and any([t.requires_grad for t in tensors])):
+        needs_input_grad = tuple(needs)
+        if not (_grad_mode.enabled and True in needs_input_grad):
             return Tensor._make(out_data, False, None)
         fn.inputs = tensors
-        fn.needs_input_grad = tuple([t.requires_grad for t in tensors])
+        fn.needs_input_grad = needs_input_grad
+        fn.sequence = next(_sequence)
         if _recorders:
             _recorders[-1](fn)
         return Tensor._make(out_data, True, fn)
@@ -71,6 +80,9 @@ class Function:
     def name(self) -> str:
         return type(self).__name__
 
+
+# Numbers each recorded Function in the order the ops ran.
+_sequence = itertools.count(1)
 
 # Callbacks that see every recorded Function (the graph capture in graph.py uses this).
 _recorders: list = []

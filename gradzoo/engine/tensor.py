@@ -9,6 +9,8 @@ leaves (parameters, inputs with ``requires_grad=True``) into their ``.grad``.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from gradzoo.engine import backend
 
 
@@ -366,30 +368,26 @@ def _accumulate_leaf(leaf: Tensor, grad_data) -> None:
 def _topological_order(root):
     """Functions reachable from ``root``, each before the functions that made its inputs.
 
-    Iterative depth-first search (no recursion: an RNN unrolled over hundreds
-    of steps makes a graph deeper than Python's recursion limit).
+    An op runs after the ops that made its inputs, so its ``sequence`` number
+    (given when it ran) is higher than theirs: the reachable Functions sorted by
+    that number, highest first, are in reverse topological order (PyTorch's engine
+    orders its work the same way). Finding them is an explicit-stack search, not
+    a recursive one: an RNN unrolled over hundreds of steps makes a graph deeper
+    than Python's recursion limit.
     """
-    order, visited = [], set()
-    stack = [(root, False)]
+    found, stack = {root}, [root]
     while stack:
-        fn, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(fn)
-            continue
-        if fn in visited:
-            continue
+        fn = stack.pop()
         if fn.inputs is None:
             raise RuntimeError("backward through a graph a second time: its saved values were "
                                "freed by the first backward(); call backward(retain_graph=True) "
                                "the first time, or run the forward pass again")
-        visited.add(fn)
-        stack.append((fn, True))
         for t in fn.inputs:
             creator = t.creator
-            if creator is not None and creator not in visited:
-                stack.append((creator, False))
-    order.reverse()  # post-order reversed: outputs first, then what made them
-    return order
+            if creator is not None and creator not in found:
+                found.add(creator)
+                stack.append(creator)
+    return sorted(found, key=attrgetter("sequence"), reverse=True)
 
 
 def _run_backward(root, grad_data, retain_graph: bool, on_visit=None) -> None:
@@ -398,6 +396,7 @@ def _run_backward(root, grad_data, retain_graph: bool, on_visit=None) -> None:
     ``on_visit(fn, out_grad, input_grads)``, when given, is told of each step as it
     happens (the graph drawings use it to show the walk; backward() never passes it).
     """
+    owned = set()  # Functions whose pending gradient is a sum made here (ours to add into)
     order = _topological_order(root)
     pending = {root: grad_data}  # Function -> d(loss)/d(its output), summed over all uses
     for fn in order:
@@ -414,9 +413,18 @@ def _run_backward(root, grad_data, retain_graph: bool, on_visit=None) -> None:
             creator = t.creator
             if creator is None:
                 _accumulate_leaf(t, g)
+                continue
+            # The first gradient may be shared (a view, or another input's gradient too),
+            # so the second makes a fresh sum; later ones are added into that sum in place.
+            earlier = pending.get(creator)
+            if earlier is None:
+                pending[creator] = g
+            elif creator in owned:
+                earlier += g
+                pending[creator] = earlier  # (a 0-d sum is a NumPy scalar: += made a new one)
             else:
-                earlier = pending.get(creator)
-                pending[creator] = g if earlier is None else earlier + g
+                pending[creator] = earlier + g
+                owned.add(creator)
         if not retain_graph:
             fn.release()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from gradzoo.engine.backend import xp_of
+from gradzoo.engine.backend import sum_last_axis, xp_of
 from gradzoo.engine.function import Function, unbroadcast
 
 
@@ -61,16 +61,29 @@ class ScaledDotProductAttention(Function):
     def backward(self, grad):
         q, k, v = (t.data for t in self.inputs)
         weights = self.weights
-        grad_v = weights.swapaxes(-1, -2) @ grad                  # dV = P^T G
+        grad_v = _product_like(weights.swapaxes(-1, -2), grad, v)  # dV = P^T G
         grad_scores = grad @ v.swapaxes(-1, -2)                    # dP = G V^T
         product = grad_scores * weights
-        grad_scores -= product.sum(axis=-1, keepdims=True)         # dP - rowsum(dP * P)
+        grad_scores -= sum_last_axis(product)                      # dP - rowsum(dP * P)
         grad_scores *= weights                                     # dS = P * (...)
         grad_scores *= self.scale
-        grad_q = grad_scores @ k                                   # dQ = dS K / sqrt(E)
-        grad_k = grad_scores.swapaxes(-1, -2) @ q                  # dK = dS^T Q / sqrt(E)
+        grad_q = _product_like(grad_scores, k, q)                  # dQ = dS K / sqrt(E)
+        grad_k = _product_like(grad_scores.swapaxes(-1, -2), q, k)  # dK = dS^T Q / sqrt(E)
         return (unbroadcast(grad_q, q.shape), unbroadcast(grad_k, k.shape),
                 unbroadcast(grad_v, v.shape))
+
+
+def _product_like(a, b, like):
+    """``a @ b``, laid out in memory as ``like`` is, when it has ``like``'s shape.
+
+    q, k and v are usually views of one projection's output, (batch, L, heads, E)
+    seen as (batch, heads, L, E); their gradients written in that same layout are
+    turned back by the transpose and the reshape before them without a copy.
+    """
+    xp = xp_of(a)
+    if a.shape[:-1] + b.shape[-1:] != like.shape:  # broadcast batch dims: unbroadcast sums
+        return a @ b
+    return xp.matmul(a, b, out=xp.empty_like(like))
 
 
 def _additive(xp, allowed, dtype):
@@ -93,8 +106,8 @@ def _masked_softmax(xp, scores):
     row_max = xp.where(xp.isfinite(row_max), row_max, 0.0).astype(scores.dtype)
     scores -= row_max
     xp.exp(scores, out=scores)
-    total = scores.sum(axis=-1, keepdims=True)
-    scores /= xp.where(total > 0, total, 1.0).astype(scores.dtype)
+    total = sum_last_axis(scores)
+    scores *= 1.0 / xp.where(total > 0, total, 1.0).astype(scores.dtype)
     return scores
 
 

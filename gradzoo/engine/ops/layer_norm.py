@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from gradzoo.engine.backend import xp_of
+from gradzoo.engine.backend import sum_first_axis, sum_last_axis, xp_of
 from gradzoo.engine.function import Function
 from gradzoo.engine.gpu_kernels import kernels_for
 
@@ -40,7 +40,7 @@ class LayerNorm(Function):
         rows = x.reshape(-1, n)
         weight = affine[0].reshape(n) if self.has_weight else 1.0
         bias = affine[-1].reshape(n) if self.has_bias else 0.0
-        mu = rows.mean(axis=1, keepdims=True)
+        mu = sum_last_axis(rows) * (1.0 / n)
         kernels = kernels_for(x)
         if kernels is not None:  # two GPU passes: the variance, then x_hat and y together
             variance = kernels.sum_squared_deviation(rows, mu, axis=1, keepdims=True) / n
@@ -49,7 +49,7 @@ class LayerNorm(Function):
             return out.reshape(x.shape)
         centered = rows - mu
         squared = centered * centered
-        variance = squared.mean(axis=1, keepdims=True)
+        variance = sum_last_axis(squared) * (1.0 / n)
         self.inv_std = 1.0 / xp.sqrt(variance + self.eps)
         centered *= self.inv_std                     # x_hat, in place
         self.x_hat = centered
@@ -65,6 +65,7 @@ class LayerNorm(Function):
         n = x_hat.shape[1]
         g = grad.reshape(-1, n)
         weight = self.inputs[1].data.reshape(n) if self.has_weight else None
+        g_x_hat = g * x_hat  # summed over the rows: dL/dweight
         kernels = kernels_for(grad)
         if kernels is not None:
             if weight is None:
@@ -76,20 +77,21 @@ class LayerNorm(Function):
             w = 1.0 if weight is None else weight
             grad_x = kernels.layer_norm_backward(g, w, x_hat, mean_g, mean_gx, self.inv_std)
         else:
-            g_hat = g * weight if weight is not None else g.copy()
-            mean_g = g_hat.mean(axis=1, keepdims=True)
-            gx = g_hat * x_hat
-            mean_gx = gx.mean(axis=1, keepdims=True)
-            grad_x = g_hat
+            # Both means are products with the weight (one BLAS call each, no g_hat first):
+            # mean(g_hat) = (g . weight) / n,   mean(g_hat x_hat) = ((g x_hat) . weight) / n
+            w = xp.ones(n, dtype=g.dtype) if weight is None else weight
+            mean_g = (g @ w).reshape(-1, 1) * (1.0 / n)
+            mean_gx = (g_x_hat @ w).reshape(-1, 1) * (1.0 / n)
+            grad_x = g * w                               # g_hat
             grad_x -= mean_g
-            grad_x -= xp.multiply(x_hat, mean_gx, out=gx)
+            grad_x -= x_hat * mean_gx
             grad_x *= self.inv_std
         grads = [grad_x.reshape(grad.shape)]
         shape = self.normalized_shape
         if self.has_weight:
-            grads.append((g * x_hat).sum(axis=0).reshape(shape))
+            grads.append(sum_first_axis(g_x_hat).reshape(shape))
         if self.has_bias:
-            grads.append(g.sum(axis=0).reshape(shape))
+            grads.append(sum_first_axis(g).reshape(shape))
         return tuple(grads)
 
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from gradzoo.engine.backend import sum_first_axis
 from gradzoo.engine.function import Function
 
 
@@ -43,7 +44,7 @@ class Linear(Function):
         grad_weight = g2.T @ x.reshape(-1, x.shape[-1]) if needs[1] else None
         if not self.has_bias:
             return grad_x, grad_weight
-        grad_bias = g2.sum(axis=0) if needs[2] else None
+        grad_bias = sum_first_axis(g2) if needs[2] else None
         return grad_x, grad_weight, grad_bias
 
 

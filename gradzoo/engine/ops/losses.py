@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gradzoo.engine.backend import is_integer, xp_of
+from gradzoo.engine.backend import is_integer, sum_last_axis, xp_of
 from gradzoo.engine.function import Function
 from gradzoo.engine.gpu_kernels import kernels_for
 
@@ -39,7 +39,7 @@ class CrossEntropy(Function):
             picked = flat[self.rows, self.safe_target] - self.log_norm[:, 0]
         else:
             shifted = flat - row_max
-            log_norm = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+            log_norm = xp.log(sum_last_axis(xp.exp(shifted)))
             shifted -= log_norm                               # log softmax, in place
             self.log_probs = shifted
             picked = shifted[self.rows, self.safe_target]

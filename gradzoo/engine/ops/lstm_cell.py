@@ -50,8 +50,11 @@ class LSTMCell(Function):
                              f"expected input_size={weight_ih.shape[1]}")
         self.x, self.h = x.reshape(-1, x.shape[-1]), h.reshape(-1, hidden)
         self.c = c.reshape(-1, hidden)
-        gates = self.x @ weight_ih.T
-        gates += self.h @ weight_hh.T
+        # a^T = W_ih x^T + W_hh h^T, (4H, batch): BLAS is faster with the long side first
+        # (for a small batch); a is its transpose, a view, so the gates below read as (batch, 4H).
+        gates_t = weight_ih @ self.x.T
+        gates_t += weight_hh @ self.h.T
+        gates = gates_t.T
         for bias in biases:
             gates += bias
         H = hidden

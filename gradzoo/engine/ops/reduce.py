@@ -24,7 +24,7 @@ def kept_shape(shape, axes) -> tuple:
 
 def _grad_to_input_shape(grad, axes, keepdim, shape):
     """Put the reduced axes back (size 1), then copy the gradient to every reduced element."""
-    if not keepdim:
+    if not keepdim and grad.ndim:  # (a 0-d gradient, of a sum of all, broadcasts as it is)
         grad = grad.reshape(kept_shape(shape, axes))
     spread = xp_of(grad).empty(shape, dtype=grad.dtype)
     spread[...] = grad  # broadcasting assignment: one C loop (xp.broadcast_to costs more)
