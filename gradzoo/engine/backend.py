@@ -272,6 +272,23 @@ def sum_last_axis(a):
     return (a.reshape(rows, columns) @ ones).reshape(a.shape[:-1] + (1,))
 
 
+def max_last_axis(a):
+    """``a.max(axis=-1, keepdims=True)``: the largest number of each row (softmax's shift).
+
+    NumPy's reduction over short rows (64 keys, 65 classes) pays a fixed cost per
+    row, as its sum does. ``maximum.reduceat`` takes the rows as runs of one flat
+    array and finds each run's maximum in one call, about 1.5-2x faster. The same
+    values exactly (a maximum does not round). Other array modules reduce as usual.
+    """
+    xp = xp_of(a)
+    columns = a.shape[-1] if a.ndim else 0
+    if xp is not np or a.size == 0 or columns == 0:
+        return a.max(axis=-1, keepdims=True)
+    row_starts = np.arange(0, a.size, columns)
+    flat = a.reshape(-1)  # a view when ``a`` is contiguous, else one copy
+    return np.maximum.reduceat(flat, row_starts).reshape(a.shape[:-1] + (1,))
+
+
 def sum_first_axis(a):
     """``a.sum(axis=0)`` of a matrix (the gradient of a bias), as a row of ones times ``a``.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from gradzoo.engine.backend import sum_last_axis, xp_of
+from gradzoo.engine.backend import max_last_axis, sum_last_axis, xp_of
 from gradzoo.engine.function import Function, unbroadcast
 
 
@@ -45,7 +45,7 @@ class ScaledDotProductAttention(Function):
             allowed = xp.tril(xp.ones((queries, keys), dtype=bool))
             scores += _additive(xp, allowed, scores.dtype)  # -inf above the diagonal
         self.weights = _masked_softmax(xp, scores)
-        return self.weights @ v
+        return _product_like(self.weights, v, q)  # O = P V, laid out as q is
 
     def _check_mask(self, scores_shape, v_shape) -> None:
         """The mask may broadcast up to the weights' shape (..., L, S), never beyond it."""
@@ -78,11 +78,14 @@ def _product_like(a, b, like):
 
     q, k and v are usually views of one projection's output, (batch, L, heads, E)
     seen as (batch, heads, L, E); their gradients written in that same layout are
-    turned back by the transpose and the reshape before them without a copy.
+    turned back by the transpose and the reshape before them without a copy. The
+    output, written in q's layout, is likewise merged back into (batch, L, heads * E)
+    by a transpose and a reshape that copy nothing.
     """
     xp = xp_of(a)
-    if a.shape[:-1] + b.shape[-1:] != like.shape:  # broadcast batch dims: unbroadcast sums
-        return a @ b
+    batch = _broadcast_shape(a.shape[:-2], b.shape[:-2])
+    if batch is None or batch + (a.shape[-2], b.shape[-1]) != like.shape:
+        return a @ b  # broadcast batch dims (unbroadcast sums them), or a shape error to report
     return xp.matmul(a, b, out=xp.empty_like(like))
 
 
@@ -102,7 +105,7 @@ def _broadcast_shape(a, b) -> tuple:
 
 def _masked_softmax(xp, scores):
     """Row softmax, in place on ``scores``, that turns rows of -inf (fully masked) into zeros."""
-    row_max = scores.max(axis=-1, keepdims=True)
+    row_max = max_last_axis(scores)
     row_max = xp.where(xp.isfinite(row_max), row_max, 0.0).astype(scores.dtype)
     scores -= row_max
     xp.exp(scores, out=scores)

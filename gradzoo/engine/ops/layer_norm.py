@@ -66,6 +66,12 @@ class LayerNorm(Function):
         g = grad.reshape(-1, n)
         weight = self.inputs[1].data.reshape(n) if self.has_weight else None
         g_x_hat = g * x_hat  # summed over the rows: dL/dweight
+        shape = self.normalized_shape
+        grads = [None]  # dL/dx goes first, below
+        if self.has_weight:
+            grads.append(sum_first_axis(g_x_hat).reshape(shape))
+        if self.has_bias:
+            grads.append(sum_first_axis(g).reshape(shape))
         kernels = kernels_for(grad)
         if kernels is not None:
             if weight is None:
@@ -84,14 +90,10 @@ class LayerNorm(Function):
             mean_gx = (g_x_hat @ w).reshape(-1, 1) * (1.0 / n)
             grad_x = g * w                               # g_hat
             grad_x -= mean_g
-            grad_x -= x_hat * mean_gx
+            # g x_hat has been used (its sums are taken): its buffer takes x_hat mean(g_hat x_hat)
+            grad_x -= xp.multiply(x_hat, mean_gx, out=g_x_hat)
             grad_x *= self.inv_std
-        grads = [grad_x.reshape(grad.shape)]
-        shape = self.normalized_shape
-        if self.has_weight:
-            grads.append(sum_first_axis(g_x_hat).reshape(shape))
-        if self.has_bias:
-            grads.append(sum_first_axis(g).reshape(shape))
+        grads[0] = grad_x.reshape(grad.shape)
         return tuple(grads)
 
 

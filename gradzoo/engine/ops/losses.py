@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gradzoo.engine.backend import is_integer, sum_last_axis, xp_of
+from gradzoo.engine.backend import is_integer, max_last_axis, sum_last_axis, xp_of
 from gradzoo.engine.function import Function
 from gradzoo.engine.gpu_kernels import kernels_for
 
@@ -30,7 +30,7 @@ class CrossEntropy(Function):
         self.safe_target = xp.where(self.counted, flat_target, 0)
         self.rows = xp.arange(flat.shape[0])
         self.count = int(self.counted.sum())
-        row_max = flat.max(axis=1, keepdims=True)
+        row_max = max_last_axis(flat)
         kernels = kernels_for(logits)
         if kernels is not None:  # keep log sum exp only: backward rebuilds softmax from it
             total = kernels.sum_exp(flat, row_max, axis=1, keepdims=True)
