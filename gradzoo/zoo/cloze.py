@@ -99,9 +99,9 @@ class ClozeTask(CharTask):
     def choose(self, rng, batch_size: int):
         """A boolean (B, L) mask: ``hidden_per_window`` positions per row, never the first."""
         noise = rng.random((batch_size, self.context - 1))
-        rank = noise.argsort(axis=1).argsort(axis=1)  # a random order of the positions 1..L-1
+        picked = noise.argsort(axis=1)[:, :self.hidden_per_window()] + 1  # random, from 1..L-1
         chosen = host.zeros((batch_size, self.context), dtype=bool)
-        chosen[:, 1:] = rank < self.hidden_per_window()
+        chosen[host.arange(batch_size)[:, None], picked] = True
         return chosen
 
     def corrupt(self, rng, original, chosen, training: bool):
@@ -124,14 +124,11 @@ class ClozeTask(CharTask):
         was_training = model.training
         model.eval()
         right = total = 0
-        with no_grad():
-            for step in range(batches):
-                batch = self.batch(batch_size, step, split)
-                guesses = backend.to_host(hidden_logits(model, batch).data.argmax(axis=-1))
-                labels = batch.labels.numpy()[:, 1:]
-                hidden = labels != IGNORE
-                right += int((guesses[hidden] == labels[hidden]).sum())
-                total += int(hidden.sum())
+        for step in range(batches):
+            batch = self.batch(batch_size, step, split)
+            filled, gaps = self.fill_in(model, batch)
+            right += int((filled[gaps] == batch.original.numpy()[gaps]).sum())
+            total += int(gaps.sum())
         model.train(was_training)
         return {"hidden_accuracy": right / total, "constant_accuracy": self.constant_accuracy()}
 
@@ -141,7 +138,8 @@ class ClozeTask(CharTask):
             guesses = backend.to_host(hidden_logits(model, batch).data.argmax(axis=-1))
         filled = batch.tokens.numpy().copy()
         gaps = batch.labels.numpy() != IGNORE
-        filled[:, 1:][gaps[:, 1:]] = guesses[gaps[:, 1:]]
+        after_first = filled[:, 1:]        # a view: the guesses cover positions 1..L-1
+        after_first[gaps[:, 1:]] = guesses[gaps[:, 1:]]
         return filled, gaps
 
     def constant_accuracy(self) -> float:
