@@ -12,6 +12,7 @@ from __future__ import annotations
 from operator import attrgetter
 
 from gradzoo.engine import backend
+from gradzoo.engine.hooks import _backward_callbacks, _tell_backward_step
 
 
 class Tensor:
@@ -390,11 +391,11 @@ def _topological_order(root):
     return sorted(found, key=attrgetter("sequence"), reverse=True)
 
 
-def _run_backward(root, grad_data, retain_graph: bool, on_visit=None) -> None:
+def _run_backward(root, grad_data, retain_graph: bool) -> None:
     """Apply each Function's backward in reverse topological order (the chain rule).
 
-    ``on_visit(fn, out_grad, input_grads)``, when given, is told of each step as it
-    happens (the graph drawings use it to show the walk; backward() never passes it).
+    Each step is told to the ``hooks.backward_step`` callbacks as it happens (the
+    graph drawings use them to show the walk).
     """
     owned = set()  # Functions whose pending gradient is a sum made here (ours to add into)
     order = _topological_order(root)
@@ -402,8 +403,8 @@ def _run_backward(root, grad_data, retain_graph: bool, on_visit=None) -> None:
     for fn in order:
         out_grad = pending.pop(fn)
         input_grads = fn.backward(out_grad)
-        if on_visit is not None:
-            on_visit(fn, out_grad, input_grads)
+        if _backward_callbacks:  # a tool watches the walk (hooks.backward_step)
+            _tell_backward_step(fn, out_grad, input_grads)
         for t, g, needed in zip(fn.inputs, input_grads, fn.needs_input_grad):
             if not needed or g is None:
                 continue

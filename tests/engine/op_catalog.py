@@ -6,8 +6,7 @@ import contextlib
 import importlib
 import pkgutil
 
-from gradzoo.engine import Function, ops
-from gradzoo.engine import function as function_module
+from gradzoo.engine import Function, hooks, ops
 
 
 def engine_ops() -> set[type]:
@@ -27,8 +26,5 @@ def engine_ops() -> set[type]:
 def recording_ops():
     """Collect the class of every op recorded for backward inside the ``with`` block."""
     seen: set[type] = set()
-    function_module._recorders.append(lambda fn: seen.add(type(fn)))
-    try:
+    with hooks.op_recorded(lambda fn: seen.add(type(fn))):
         yield seen
-    finally:
-        function_module._recorders.pop()

@@ -11,8 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from gradzoo.engine import manual_seed, nn, tensor
-from gradzoo.engine.nn.module import running_modules
+from gradzoo.engine import hooks, manual_seed, nn, tensor
 
 
 def set_params(module: nn.Module, values: dict) -> None:
@@ -149,18 +148,26 @@ def test_zero_grad_clears_every_gradient(device):
     assert all(p.grad is None for p in model.parameters())
 
 
-def test_call_runs_forward_and_records_running_modules():
-    seen = []
+def test_call_runs_forward_through_the_module_called_hook():
+    running, seen = [], []
 
     class Probe(nn.Module):
         def forward(self, x):
-            seen.append(running_modules())
+            seen.append(tuple(running))
             return x
 
+    def note(module, forward, *args, **kwargs):
+        running.append(module)
+        try:
+            return forward(*args, **kwargs)
+        finally:
+            running.pop()
+
     outer = nn.Sequential(Probe())
-    assert outer(5) == 5
+    with hooks.module_called(note):
+        assert outer(5) == 5
     assert seen == [(outer, outer[0])]
-    assert running_modules() == ()
+    assert outer(6) == 6 and seen[-1] == ()  # after the with: no wrapper runs
 
 
 def test_repr_lists_children_like_pytorch():

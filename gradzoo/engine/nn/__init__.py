@@ -13,13 +13,13 @@ from gradzoo.engine.nn.containers import ModuleList, Sequential
 from gradzoo.engine.nn.dropout import Dropout
 from gradzoo.engine.nn.embedding import Embedding
 from gradzoo.engine.nn.linear import Linear
-from gradzoo.engine.nn.module import LoadResult, Module, StateDictError, running_modules
+from gradzoo.engine.nn.module import LoadResult, Module, StateDictError
 from gradzoo.engine.nn.normalization import LayerNorm
 from gradzoo.engine.nn.recurrent import GRUCell, LSTMCell, RNNCell
 from gradzoo.engine.tensor import Parameter
 
 __all__ = [
-    "Module", "Parameter", "StateDictError", "LoadResult", "running_modules",
+    "Module", "Parameter", "StateDictError", "LoadResult",
     "Linear", "Embedding", "LayerNorm", "Dropout",
     "ReLU", "GELU", "Tanh", "Sigmoid",
     "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",

@@ -13,19 +13,8 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from gradzoo.engine import backend
+from gradzoo.engine.hooks import _call_module, _module_wrappers
 from gradzoo.engine.tensor import Parameter, Tensor
-
-# The modules whose forward is running now, outermost first (graph capture reads it).
-_running: list[Module] = []
-
-# Callbacks that run a module call instead of __call__ while a graph is recorded
-# (engine/graph.py: it notes the call's inputs and outputs). Empty: one cheap check.
-_call_recorders: list = []
-
-
-def running_modules() -> tuple[Module, ...]:
-    """The modules whose ``forward`` is running right now, outermost first."""
-    return tuple(_running)
 
 
 class StateDictError(RuntimeError):
@@ -66,14 +55,10 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        """``module(x)`` runs ``forward(x)`` (and notes which module is running)."""
-        _running.append(self)
-        try:
-            if _call_recorders:  # a graph is being recorded: let it see the call
-                return _call_recorders[-1](self, args, kwargs)
-            return self.forward(*args, **kwargs)
-        finally:
-            _running.pop()
+        """``module(x)`` runs ``forward(x)`` (through the wrappers of ``hooks.module_called``)."""
+        if _module_wrappers:  # a tool watches the module calls
+            return _call_module(self, args, kwargs)
+        return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------------ registration
 

@@ -1,15 +1,17 @@
 """Computation graphs: capture, module clusters, depth folding, ×N, backward, values, the walk.
 
-The DOT text of a few small graphs is kept under tests/engine/golden/ and compared
+The DOT text of a few small graphs is kept under tests/graph/golden/ and compared
 exactly (node ids are stable: ops numbered in the order they ran, leaves in the
 order they were first read). After a deliberate change to the drawings, rewrite
-them with ``GRADZOO_UPDATE_GOLDEN=1 pytest tests/engine/test_graph.py`` and read the diff.
+them with ``GRADZOO_UPDATE_GOLDEN=1 pytest tests/graph/test_graph.py`` and read the diff.
 """
 
 from __future__ import annotations
 
 import difflib
 import doctest
+import gc
+import importlib
 import os
 import re
 import shutil
@@ -21,10 +23,13 @@ from xml.etree import ElementTree
 import numpy as np
 import pytest
 
-from gradzoo.engine import F, Tensor, function, graph, graph_render, graph_view, nn, ops, tensor
-from gradzoo.engine.nn import module as module_module
+from gradzoo import graph
+from gradzoo.engine import F, Tensor, nn, ops, tensor
 from gradzoo.engine.tensor import _topological_order
-from gradzoo.lab.graphs import model_loss
+from gradzoo.graph.capture import _scopes
+from gradzoo.graph.render import accumulation_points
+from gradzoo.graph.view import build_view
+from gradzoo.lab.drawing.graphs import model_loss
 from gradzoo.plugins.manager import get_registry
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -168,7 +173,7 @@ def test_parameters_are_named_by_their_module_path():
     loss = zoo_loss("transformer", width=8, heads=2, layers=1, ff=8)
     names = {leaf.label for leaf in graph.capture(loss).leaves if leaf.kind == "parameter"}
     assert "decoder.0.self_attn.q_proj.weight" in names
-    assert "encoder.0.feed_forward.linear1.bias" in names
+    assert "encoder.0.feed_forward.fc.bias" in names
 
 
 def test_every_op_knows_the_module_calls_it_ran_in():
@@ -185,9 +190,35 @@ def test_recording_stops_after_the_with_block():
     with graph.record() as recording:
         inside = layer(tensor([[1.0, 2.0]]))
     outside = layer(tensor([[1.0, 2.0]]))
-    assert not function._recorders and not module_module._call_recorders
-    assert inside.creator.scope and outside.creator.scope is None
+    assert graph.scope_of(inside.creator) == (recording.calls[0],)
+    assert graph.scope_of(outside.creator) == ()
     assert [call.outputs for call in recording.calls] == [(((1, 2), "float32"),)]
+
+
+def test_recording_writes_nothing_onto_the_engines_ops():
+    layer = nn.Linear(2, 2)
+    with graph.record():
+        y = layer(tensor([[1.0, 2.0]])).sum()
+    for op in graph.capture(y).ops:
+        assert not hasattr(op.function, "scope") and not hasattr(op.function, "sequence_number")
+
+
+def test_a_recorded_scope_goes_with_its_op():
+    layer = nn.Linear(2, 2)
+    with graph.record():
+        y = layer(tensor([[1.0, 2.0]], requires_grad=True)).sum()
+    recorded = len(_scopes)
+    del y
+    gc.collect()
+    assert len(_scopes) < recorded
+
+
+def test_ops_are_numbered_in_the_order_they_ran():
+    a, b = named(1.0, "a"), named(2.0, "b")
+    first = a.exp()     # runs first, read second
+    second = b.tanh()
+    captured = graph.capture(second + first)
+    assert [op.name for op in captured.ops] == ["Exp", "Tanh", "Add"]
 
 
 def test_a_graph_freed_by_backward_cannot_be_drawn():
@@ -197,14 +228,15 @@ def test_a_graph_freed_by_backward_cannot_be_drawn():
         graph.draw(y)
 
 
-def test_importing_the_engine_does_not_import_graphviz():
-    code = "import gradzoo.engine.graph, sys; print('graphviz' in sys.modules)"
+def test_importing_the_graph_does_not_import_graphviz():
+    code = "import gradzoo.graph, sys; print('graphviz' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
 
 
 def test_docstring_examples():
-    for module in (graph,):
+    for name in ("capture", "render"):
+        module = importlib.import_module(f"gradzoo.graph.{name}")
         assert doctest.testmod(module).failed == 0
 
 
@@ -221,7 +253,7 @@ def test_clusters_nest_as_the_modules_do():
 
 def test_depth_0_shows_the_model_as_one_box():
     loss = zoo_loss("gpt", **TINY_GPT)
-    view = graph_view.build_view(graph.capture(loss), depth=0)
+    view = build_view(graph.capture(loss), depth=0)
     assert sorted(node.kind for node in view.nodes.values()) == ["module", "op"]
     box = next(node for node in view.nodes.values() if node.kind == "module")
     assert box.item.class_name == "GPT" and len(box.ops) == len(graph.capture(loss).ops) - 1
@@ -240,7 +272,7 @@ def test_depth_1_boxes_each_module_the_model_calls():
 
 def test_deeper_depth_opens_more_modules():
     loss = zoo_loss("gpt", **TINY_GPT)
-    sizes = [len(graph_view.build_view(graph.capture(loss), depth, unroll=True).nodes)
+    sizes = [len(build_view(graph.capture(loss), depth, unroll=True).nodes)
              for depth in (0, 1, 2, 3, None)]
     assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
 
@@ -298,14 +330,14 @@ def test_backward_marks_where_gradients_add_up():
 
 def test_backward_of_a_residual_stream_sums_at_each_branch():
     loss = zoo_loss("gpt", width=8, heads=2, layers=1)
-    view = graph_view.build_view(graph.capture(loss), unroll=True)
-    sums = graph_render.accumulation_points(view)
+    view = build_view(graph.capture(loss), unroll=True)
+    sums = accumulation_points(view)
     branched = {view.nodes[source].item.name for source, _ in sums if source.startswith("op")}
     assert "Add" in branched       # the residual stream x feeds LayerNorm and the next Add
     assert "LayerNorm" in branched  # LN_1(x) is read as query, key and value
     source = graph.draw(loss, backward=True).source
-    assert source.count("Σ") == len(graph_render.accumulation_points(
-        graph_view.build_view(graph.capture(loss)))) > 0
+    assert source.count("Σ") == len(accumulation_points(
+        build_view(graph.capture(loss)))) > 0
 
 
 def test_backward_with_only_constants_drawn_leaves_them_out():

@@ -1,4 +1,4 @@
-"""Writing a folded graph (graph_view.View) as a ``graphviz.Digraph``: Graphviz's DOT language.
+"""Drawing a graph: a folded graph (view.View) as a ``graphviz.Digraph``, Graphviz's DOT language.
 
 Forward: ops are rounded boxes (name, output shape, dtype), parameters yellow
 ellipses named by their module path, inputs green, constants grey, folded
@@ -8,6 +8,7 @@ the direction the gradient flows labelled with its shape (or its value),
 a Σ wherever the gradients of a tensor read by several ops add up, and a
 ``.grad`` node for every leaf that gets one.
 
+``draw`` runs the whole way from a tensor: capture, fold, (gradients,) render.
 The graphviz package is imported here only, when something is drawn; node ids
 are the capture's (``op3``, ``t0``, ``m1``), so the DOT text is the same on every run.
 """
@@ -18,7 +19,10 @@ import html
 import textwrap
 
 from gradzoo.engine import backend
-from gradzoo.engine.graph_view import View, ViewEdge
+from gradzoo.engine.tensor import Tensor
+from gradzoo.graph.backward import backward_visits, gradients
+from gradzoo.graph.capture import GraphError, capture
+from gradzoo.graph.view import View, ViewEdge, build_view
 
 FONT = "Helvetica"
 FILL = {"op": "#dbe8f7", "module": "#e4dcf2", "parameter": "#fff2cc", "input": "#e2f0d9",
@@ -27,9 +31,37 @@ SHOWN_ELEMENTS = 6  # ``values=True`` prints tensors with at most this many elem
 CAPTION_WIDTH = 72  # characters per line of a walk frame's caption
 
 
+def draw(tensor: Tensor, depth: int | None = None, backward: bool = False, values: bool = False,
+         unroll: bool = False, title: str | None = None, model=None):
+    """The graph that made ``tensor`` as a ``graphviz.Digraph``, folded by module.
+
+    ``depth``: modules nested deeper fold into one box (0: the whole model is one
+    box; None: every op, clustered by module). Repeated identical modules fold
+    into one box marked ×N unless ``unroll``. ``backward``: the gradient graph,
+    one node per op's backward, gradient shapes on the edges, a Σ node where a
+    tensor's gradients from several uses add up. ``values``: show the values
+    (and gradients) of tensors with at most a few elements (and unroll, since
+    each repeat has values of its own); the gradients come from the engine's own
+    backward, run with the graph kept and every ``.grad`` put back afterwards.
+
+    >>> from gradzoo import graph
+    >>> from gradzoo.engine import tensor
+    >>> w = tensor(0.5, requires_grad=True)
+    >>> graph.draw((w * 2.0).tanh()).source.count("->")
+    3
+    """
+    if backward and not tensor.requires_grad:
+        raise GraphError("backward=True needs a tensor that requires grad: no gradient flows "
+                         "through this one")
+    graph = capture(tensor, model)
+    view = build_view(graph, depth=depth, unroll=unroll or values)
+    grads = gradients(graph, backward_visits(tensor, graph)) if values else None
+    return render(view, backward=backward, values=values, gradients=grads, title=title)
+
+
 def render(view: View, backward: bool = False, values: bool = False, gradients=None,
            title: str | None = None, frame=None):
-    """The Digraph of ``view``; ``frame`` (graph_walk.Frame) colours one step of the walk."""
+    """The Digraph of ``view``; ``frame`` (frames.Frame) colours one step of the walk."""
     import graphviz
 
     dot = graphviz.Digraph("gradzoo", graph_attr={

@@ -9,14 +9,14 @@ becomes one box standing for every op inside it; the calls above it become
 clusters. A parameter used only inside one module's box disappears into it
 (the box counts its parameters); every other leaf sits in the innermost
 cluster that holds all the ops using it. Repeats are rolled up afterwards
-(graph_fold.py), unless ``unroll``.
+(fold.py), unless ``unroll``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gradzoo.engine.graph import Graph, LeafNode, ModuleCall
+from gradzoo.graph.capture import Graph, LeafNode, ModuleCall
 
 
 @dataclass
@@ -110,7 +110,7 @@ def build_view(graph: Graph, depth: int | None = None, unroll: bool = False) -> 
     _connect(view, shown)
     view.output = shown[graph.output]
     if not unroll:
-        from gradzoo.engine.graph_fold import fold_repeats
+        from gradzoo.graph.fold import fold_repeats
 
         fold_repeats(view)
     return view

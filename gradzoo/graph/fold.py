@@ -17,7 +17,7 @@ the next becomes a loop: the recurrence you can see.
 
 from __future__ import annotations
 
-from gradzoo.engine.graph_view import View
+from gradzoo.graph.view import View
 
 
 def fold_repeats(view: View) -> None:

@@ -11,8 +11,8 @@ when it runs, the gradient it multiplies by the local derivative is complete.
                   gradient yellow, leaves that received a gradient green
     last frame    every leaf's ``.grad`` is filled
 
-The visits are recorded from the engine's own backward (``_run_backward`` with
-a visit callback), so the frames cannot drift from what ``backward()`` does.
+The visits are recorded from the engine's own backward (``Tensor.backward``, watched
+through ``hooks.backward_step``), so the frames cannot drift from what ``backward()`` does.
 Every frame has the same nodes and labels (only colours change), so Graphviz
 lays them all out alike and the frames can be played as an animation.
 """
@@ -22,8 +22,9 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass, field
 
-from gradzoo.engine.graph import backward_visits, capture, gradients
-from gradzoo.engine.graph_render import (
+from gradzoo.graph.backward import backward_visits, gradients
+from gradzoo.graph.capture import capture
+from gradzoo.graph.render import (
     CAPTION_WIDTH,
     accumulation_points,
     is_small,
@@ -31,7 +32,7 @@ from gradzoo.engine.graph_render import (
     shape_text,
     values_text,
 )
-from gradzoo.engine.graph_view import build_view
+from gradzoo.graph.view import build_view
 
 NODE_STYLES = {
     "current": {"fillcolor": "#ff9f43", "penwidth": "3"},
@@ -52,7 +53,7 @@ class Frame:
 
     caption: str
     nodes: dict = field(default_factory=dict)   # node id -> "current", "done", "waiting"...
-    edges: dict = field(default_factory=dict)   # edge key (graph_render) -> "passing"...
+    edges: dict = field(default_factory=dict)   # edge key (render.py) -> "passing"...
     widest: str = ""                            # the widest caption line of the whole walk
 
     def node_style(self, node_id: str) -> dict:
@@ -62,8 +63,11 @@ class Frame:
         return dict(EDGE_STYLES[self.edges.get(key, "later")])
 
 
-def frames(tensor, values: bool = True, title: str | None = None, model=None) -> list:
-    """The walk from ``tensor`` as ``graphviz.Digraph`` frames (every op shown, none folded)."""
+def walk(tensor, values: bool = True, title: str | None = None, model=None) -> list:
+    """The backward pass from ``tensor`` as ``graphviz.Digraph`` frames, one per op.
+
+    The frames follow the engine's order; every op is shown, none folded.
+    """
     graph = capture(tensor, model)
     if not graph.ops or not tensor.requires_grad:
         raise ValueError("nothing to walk: no op that needs a gradient made this tensor")

@@ -1,4 +1,4 @@
-"""Computation graphs: what made a tensor, op by op, and the modules each op ran in.
+"""Capturing a computation graph: what made a tensor, op by op, and the modules each op ran in.
 
     with graph.record():                  # note the module calls while the forward runs
         loss = model.loss(batch)
@@ -9,23 +9,26 @@
 stack, not recursion: an RNN unrolled over 500 steps is a chain thousands of
 ops deep) into plain records: an ``OpNode`` per op, a ``LeafNode`` per tensor
 no op made (parameters, inputs, constants), a ``Use`` per input of an op.
-Drawing works from those records (graph_view.py folds them by module,
-graph_render.py writes Graphviz's DOT language, graph_walk.py animates backward).
+Drawing works from those records (view.py folds them by module, render.py
+writes Graphviz's DOT language, frames.py animates backward).
 
-Recording costs nothing when it is off: ``Function.apply`` and ``Module.__call__``
-each test an empty list. Inside ``record()``, every op gets ``fn.scope``, the
-tuple of ``ModuleCall`` it ran in, outermost first.
+``record()`` watches the engine through its public hooks (engine/hooks.py): each
+module call runs inside a ``ModuleCall``, and each op recorded meanwhile gets its
+scope, the tuple of ``ModuleCall`` it ran in, outermost first (``scope_of(fn)``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import weakref
 from dataclasses import dataclass, field
 
-from gradzoo.engine import backend
-from gradzoo.engine import function as _function
-from gradzoo.engine.nn import module as _module
-from gradzoo.engine.tensor import Parameter, Tensor, _run_backward
+from gradzoo.engine import hooks
+from gradzoo.engine.tensor import Parameter, Tensor
+
+# The scope of every op recorded inside record(): Function -> (ModuleCall, ...), outermost
+# first. Weak keys: an entry goes with its op, so a recording never keeps a graph alive.
+_scopes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class GraphError(RuntimeError):
@@ -60,23 +63,20 @@ class Recording:
 
     def __init__(self):
         self.calls: list[ModuleCall] = []
-        self.ops = 0
-        self._stack: list[ModuleCall] = []
+        self._stack: list[ModuleCall] = []  # the calls running now, outermost first
 
-    def stamp(self, fn) -> None:
-        """Called for every recorded op: note the module calls it runs inside, and when it ran."""
-        fn.scope = tuple(self._stack)
-        fn.sequence_number = self.ops
-        self.ops += 1
+    def note_op(self, fn) -> None:
+        """Told of every recorded op (hooks.op_recorded): note the module calls it runs inside."""
+        _scopes[fn] = tuple(self._stack)
 
-    def run_call(self, module, args, kwargs):
-        """Called instead of ``module.forward``: run it as a ModuleCall, noting shapes."""
+    def run_call(self, module, forward, /, *args, **kwargs):
+        """Runs every module call (hooks.module_called) as a ModuleCall, noting its shapes."""
         parent = self._stack[-1] if self._stack else None
         call = ModuleCall(module, parent, len(self.calls), _shapes([*args, *kwargs.values()]))
         self.calls.append(call)
         self._stack.append(call)
         try:
-            output = module.forward(*args, **kwargs)
+            output = forward(*args, **kwargs)
         finally:
             self._stack.pop()
         call.outputs = _shapes([output])
@@ -87,21 +87,22 @@ class Recording:
 def record():
     """Inside this ``with``, ops remember the module calls they ran in (for module boxes).
 
-    >>> from gradzoo.engine import nn, tensor, graph
+    >>> from gradzoo import graph
+    >>> from gradzoo.engine import nn, tensor
     >>> layer = nn.Linear(2, 1)
     >>> with graph.record() as recording:
     ...     y = layer(tensor([[1.0, 2.0]]))
-    >>> [call.class_name for call in y.creator.scope], recording.calls[0].outputs
+    >>> [call.class_name for call in graph.scope_of(y.creator)], recording.calls[0].outputs
     (['Linear'], (((1, 1), 'float32'),))
     """
     recording = Recording()
-    _function._recorders.append(recording.stamp)
-    _module._call_recorders.append(recording.run_call)
-    try:
+    with hooks.op_recorded(recording.note_op), hooks.module_called(recording.run_call):
         yield recording
-    finally:
-        _function._recorders.remove(recording.stamp)
-        _module._call_recorders.remove(recording.run_call)
+
+
+def scope_of(fn) -> tuple:
+    """The module calls op ``fn`` ran in, outermost first; () for an op made outside record()."""
+    return _scopes.get(fn, ())
 
 
 def _shapes(values) -> tuple:
@@ -226,53 +227,38 @@ def capture(tensor: Tensor, model=None) -> Graph:
                 source = _leaf_for(t, leaves, parameter_names).id
             uses.append(Use(source, op_ids[fn], slot, t.shape, bool(needed)))
     ops = [OpNode(op_ids[fn], fn.name, outputs[fn].shape, str(outputs[fn].dtype),
-                  fn.scope or (), fn, outputs[fn]) for fn in functions]
+                  scope_of(fn), fn, outputs[fn]) for fn in functions]
     return Graph(ops, [leaf for leaf, _ in leaves.values()], uses, op_ids[tensor.creator],
                  module_names)
 
 
 def forward_order(root) -> list:
-    """The Functions ``root`` depends on, each after the ones that made its inputs.
+    """The Functions ``root`` depends on, in the order they ran (each after its inputs' makers).
 
-    The order they ran in when they were recorded (``record()``); otherwise an
-    iterative depth-first search that visits inputs first to last. Either way the
-    order (and with it every node id) follows the code, never the memory layout.
+    The engine numbers every op as it runs (``Function.sequence``), so sorting the
+    reachable ops by that number gives the order of the code, never of the memory
+    layout (and with it stable node ids). They are found with a stack, not recursion.
     """
-    order = _depth_first_order(root)
-    numbers = [getattr(fn, "sequence_number", None) for fn in order]
-    if None in numbers:
-        return order
-    return [fn for _, fn in sorted(zip(numbers, order), key=lambda pair: pair[0])]
-
-
-def _depth_first_order(root) -> list:
-    """Inputs before the ops that read them, by a depth-first search with a stack."""
-    order, seen = [], set()
-    stack = [(root, False)]
+    found, stack = {root}, [root]
     while stack:
-        fn, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(fn)
-            continue
-        if fn in seen:
-            continue
+        fn = stack.pop()
         if fn.inputs is None:
             raise GraphError("this graph was freed by backward(): draw it before calling "
                              "backward(), or call backward(retain_graph=True)")
-        seen.add(fn)
-        stack.append((fn, True))
-        for t in reversed(fn.inputs):
-            if t.creator is not None and t.creator not in seen:
-                stack.append((t.creator, False))
-    return order
+        for t in fn.inputs:
+            if t.creator is not None and t.creator not in found:
+                found.add(t.creator)
+                stack.append(t.creator)
+    return sorted(found, key=lambda fn: fn.sequence)
 
 
 def _root_modules(functions) -> list:
     """The outermost modules any op ran in (normally the one model), in order of first use."""
     roots = {}
     for fn in functions:
-        if fn.scope:
-            roots.setdefault(id(fn.scope[0].module), fn.scope[0].module)
+        scope = scope_of(fn)
+        if scope:
+            roots.setdefault(id(scope[0].module), scope[0].module)
     return list(roots.values())
 
 
@@ -304,106 +290,3 @@ def sequential_depth(tensor: Tensor) -> int:
     3
     """
     return capture(tensor).sequential_depth
-
-
-# ---------------------------------------------------------------------- gradients, from backward
-
-
-@dataclass
-class Visit:
-    """One step of the engine's backward walk: the op, the gradient of its output, what it sent."""
-
-    op: str                    # the OpNode id
-    grad: object               # d(loss)/d(output), summed over every use (a backend array)
-    input_grads: tuple         # d(loss)/d(input) for each input slot (None where not needed)
-
-
-def backward_visits(tensor: Tensor, graph: Graph | None = None) -> list[Visit]:
-    """Run the engine's own backward from ``tensor`` and note each step, in the order it ran.
-
-    The graph is kept (``retain_graph``) and every leaf's ``.grad`` is put back
-    as it was, so drawing never changes what a later ``backward()`` computes.
-    """
-    graph = graph or capture(tensor)
-    if tensor.creator is None or not tensor.requires_grad:
-        return []
-    op_ids = {op.function: op.id for op in graph.ops}
-    saved = [(leaf.tensor, leaf.tensor.grad) for leaf in graph.leaves]
-    for leaf in graph.leaves:  # backward adds into .grad in place: start from empty ones
-        leaf.tensor.grad = None
-    visits = []
-
-    def note(fn, out_grad, input_grads):
-        visits.append(Visit(op_ids[fn], out_grad, tuple(input_grads)))
-
-    seed = backend.xp_of(tensor.data).ones_like(tensor.data)  # as backward() starts: ones
-    try:
-        _run_backward(tensor.creator, seed, retain_graph=True, on_visit=note)
-    finally:
-        for leaf_tensor, grad in saved:
-            leaf_tensor.grad = grad
-    return visits
-
-
-@dataclass
-class Gradients:
-    """Gradients found by one backward walk, keyed by graph ids (for ``values=True`` drawings)."""
-
-    of_node: dict              # op or leaf id -> d(loss)/d(its tensor), summed over uses
-    of_use: dict               # (op id, slot) -> the gradient that op sent to that input
-
-
-def gradients(graph: Graph, visits: list[Visit]) -> Gradients:
-    """Every gradient of a backward walk: of each op's output, of each leaf, sent along each use."""
-    of_node, of_use = {}, {}
-    for visit in visits:
-        of_node[visit.op] = visit.grad
-        for slot, grad in enumerate(visit.input_grads):
-            if grad is not None:
-                of_use[(visit.op, slot)] = grad
-    leaf_ids = {leaf.id for leaf in graph.leaves}
-    for use in graph.uses:
-        if use.source in leaf_ids and (use.op, use.slot) in of_use:
-            grad = of_use[(use.op, use.slot)]
-            of_node[use.source] = grad if use.source not in of_node else of_node[use.source] + grad
-    return Gradients(of_node, of_use)
-
-
-# ---------------------------------------------------------------------- drawing
-
-
-def draw(tensor: Tensor, depth: int | None = None, backward: bool = False, values: bool = False,
-         unroll: bool = False, title: str | None = None, model=None):
-    """The graph that made ``tensor`` as a ``graphviz.Digraph``, folded by module.
-
-    ``depth``: modules nested deeper fold into one box (0: the whole model is one
-    box; None: every op, clustered by module). Repeated identical modules fold
-    into one box marked ×N unless ``unroll``. ``backward``: the gradient graph,
-    one node per op's backward, gradient shapes on the edges, a Σ node where a
-    tensor's gradients from several uses add up. ``values``: show the values
-    (and gradients) of tensors with at most a few elements (and unroll, since
-    each repeat has values of its own); the gradients come from the engine's own
-    backward, run with the graph kept and every ``.grad`` put back afterwards.
-
-    >>> from gradzoo.engine import tensor, graph
-    >>> w = tensor(0.5, requires_grad=True)
-    >>> graph.draw((w * 2.0).tanh()).source.count("->")
-    3
-    """
-    from gradzoo.engine import graph_render, graph_view
-
-    if backward and not tensor.requires_grad:
-        raise GraphError("backward=True needs a tensor that requires grad: no gradient flows "
-                         "through this one")
-    graph = capture(tensor, model)
-    view = graph_view.build_view(graph, depth=depth, unroll=unroll or values)
-    grads = gradients(graph, backward_visits(tensor, graph)) if values else None
-    return graph_render.render(view, backward=backward, values=values, gradients=grads,
-                               title=title)
-
-
-def walk(tensor: Tensor, values: bool = True, title: str | None = None, model=None) -> list:
-    """The backward pass as frames (``graphviz.Digraph``), one per op, in the engine's order."""
-    from gradzoo.engine import graph_walk
-
-    return graph_walk.frames(tensor, values=values, title=title, model=model)
