@@ -35,7 +35,7 @@ _IMPLICIT_HOST = ("Implicit conversion to a NumPy array is not allowed. "
 _SCALARS = (bool, int, float, complex, np.generic)
 # the dtypes CuPy's scatter kernels (behind add.at) support
 _SCATTER_DTYPES = tuple(np.dtype(t) for t in ("float16", "float32", "float64",
-                                               "int32", "uint32", "uint64"))
+                                              "int32", "uint32", "uint64"))
 
 
 def _unsupported(value) -> TypeError:

@@ -11,6 +11,7 @@ where there is none is an error, never a silent fallback.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -73,9 +74,6 @@ def keep_freed_memory() -> bool:
     return bool(done)
 
 
-keep_freed_memory()
-
-
 # ----------------------------------------------------------------------------- devices
 
 
@@ -97,7 +95,20 @@ def gpu_module():
             raise DeviceError(f"device 'gpu': CuPy is installed but sees no GPU; "
                               f"{GPU_INSTALL_HINT}")
         _gpu_module = cupy
+        _register_gpu_kernels(cupy)
     return _gpu_module
+
+
+def _register_gpu_kernels(cupy) -> None:
+    """Let the CUDA kernels of gpu_kernels.py replace the portable code for CuPy's arrays.
+
+    (A stand-in without CuPy's kernel classes, as in the tests, keeps the portable code.)
+    """
+    if not hasattr(cupy, "ElementwiseKernel"):
+        return
+    from gradzoo.engine import gpu_kernels
+
+    gpu_kernels.register_overrides(cupy)
 
 
 def gpu_available() -> bool:
@@ -226,16 +237,84 @@ def make_array(data, dtype=None, device: str = "cpu"):
     return to_device(data, device)
 
 
+# ----------------------------------------------------------------------------- overrides
+
+
+def overridable(portable):
+    """Mark ``portable``, a formula written with ``xp``, as one an array library may replace.
+
+    The function returned runs ``portable`` unless ``override`` registered a faster
+    version for the library of its first argument (``"numpy"``, ``"cupy"``): a BLAS
+    trick for NumPy, a fused CUDA kernel for CuPy. The choice is made once per array
+    type and kept, so a call costs one dict lookup. An op body therefore never asks
+    which device it runs on; the fast paths are registered from one place each
+    (this module for NumPy, ``gpu_kernels`` for CuPy).
+
+    >>> @overridable
+    ... def double(a):
+    ...     return a + a
+    >>> @override(double, "numpy")
+    ... def _double_by_multiplying(a):
+    ...     return a * 2
+    >>> double(np.arange(3)).tolist(), double.portable is not double
+    ([0, 2, 4], True)
+    """
+    replacements: dict[str, object] = {}   # library name -> replacement
+    chosen: dict[type, object] = {}        # array type -> the function its arrays run
+
+    @functools.wraps(portable)
+    def dispatch(array, *args, **kwargs):
+        function = chosen.get(type(array))
+        if function is None:
+            function = chosen[type(array)] = replacements.get(_library_of(type(array)), portable)
+        return function(array, *args, **kwargs)
+
+    dispatch.portable = portable
+    dispatch.replacements = replacements
+    dispatch.chosen = chosen
+    return dispatch
+
+
+OVERRIDE_LIBRARIES = ("numpy", "cupy")
+
+
+def override(function, library: str):
+    """Register the decorated function as ``function``'s version for arrays of ``library``."""
+    if library not in OVERRIDE_LIBRARIES:
+        raise ValueError(f"override: unknown array library {library!r}; "
+                         f"allowed: {', '.join(OVERRIDE_LIBRARIES)}")
+    if not hasattr(function, "replacements"):
+        raise TypeError(f"override: {getattr(function, '__name__', function)!r} is not "
+                        f"marked @overridable")
+
+    def register(replacement):
+        function.replacements[library] = replacement
+        function.chosen.clear()  # the next call with each array type chooses again
+        return replacement
+    return register
+
+
+def _library_of(array_type) -> str:
+    """The top-level package an array type comes from: 'numpy', 'cupy' (a stand-in: its own)."""
+    return array_type.__module__.partition(".")[0]
+
+
 # ----------------------------------------------------------------------------- numerics
 
 
+@overridable
 def scatter_add(target, indices, values) -> None:
     """``target[indices] += values`` where repeated indices all add up (unbuffered)."""
-    xp = xp_of(target)
-    if xp is np and _is_row_index(indices, target, values):
+    xp_of(target).add.at(target, indices, values)
+
+
+@override(scatter_add, "numpy")
+def _scatter_add_numpy(target, indices, values) -> None:
+    """Row numbers (an embedding's gradient) by sorting; anything else by ``np.add.at``."""
+    if _is_row_index(indices, target, values):
         _scatter_add_rows(target, indices, values)
     else:
-        xp.add.at(target, indices, values)
+        np.add.at(target, indices, values)
 
 
 def _is_row_index(indices, target, values) -> bool:
@@ -259,8 +338,15 @@ def _scatter_add_rows(target, rows, values) -> None:
     target[sorted_rows[run_starts]] += np.add.reduceat(values[order], run_starts, axis=0)
 
 
+@overridable
 def sum_last_axis(a):
-    """``a.sum(axis=-1, keepdims=True)``, computed as a product with a column of ones.
+    """``a.sum(axis=-1, keepdims=True)``: the sum of each row."""
+    return a.sum(axis=-1, keepdims=True)
+
+
+@override(sum_last_axis, "numpy")
+def _sum_last_axis_by_blas(a):
+    """The row sums as a product with a column of ones.
 
     The same sums (up to rounding). NumPy's reduction pays a fixed cost for every
     row, which dominates for short rows (a softmax over 64 keys, a layer norm over
@@ -268,43 +354,52 @@ def sum_last_axis(a):
     call, several times faster.
     """
     rows, columns = math.prod(a.shape[:-1]), a.shape[-1]
-    ones = xp_of(a).ones((columns, 1), dtype=a.dtype)
+    ones = np.ones((columns, 1), dtype=a.dtype)
     return (a.reshape(rows, columns) @ ones).reshape(a.shape[:-1] + (1,))
 
 
+@overridable
 def max_last_axis(a):
-    """``a.max(axis=-1, keepdims=True)``: the largest number of each row (softmax's shift).
+    """``a.max(axis=-1, keepdims=True)``: the largest number of each row (softmax's shift)."""
+    return a.max(axis=-1, keepdims=True)
+
+
+@override(max_last_axis, "numpy")
+def _max_last_axis_by_reduceat(a):
+    """The row maxima by ``maximum.reduceat`` over the rows as runs of one flat array.
 
     NumPy's reduction over short rows (64 keys, 65 classes) pays a fixed cost per
-    row, as its sum does. ``maximum.reduceat`` takes the rows as runs of one flat
-    array and finds each run's maximum in one call, about 1.5-2x faster. The same
-    values exactly (a maximum does not round). Other array modules reduce as usual.
+    row, as its sum does; ``reduceat`` finds each run's maximum in one call, about
+    1.5-2x faster. The same values exactly (a maximum does not round).
     """
-    xp = xp_of(a)
     columns = a.shape[-1] if a.ndim else 0
-    if xp is not np or a.size == 0 or columns == 0:
+    if a.size == 0 or columns == 0:
         return a.max(axis=-1, keepdims=True)
     row_starts = np.arange(0, a.size, columns)
     flat = a.reshape(-1)  # a view when ``a`` is contiguous, else one copy
     return np.maximum.reduceat(flat, row_starts).reshape(a.shape[:-1] + (1,))
 
 
+@overridable
 def sum_first_axis(a):
-    """``a.sum(axis=0)`` of a matrix (the gradient of a bias), as a row of ones times ``a``.
+    """``a.sum(axis=0)`` of a matrix: the gradient of a bias."""
+    return a.sum(axis=0)
 
-    NumPy adds the rows one at a time; the product is one BLAS call, several times faster.
-    """
-    ones = xp_of(a).ones((1, a.shape[0]), dtype=a.dtype)
+
+@override(sum_first_axis, "numpy")
+def _sum_first_axis_by_blas(a):
+    """The column sums as a row of ones times ``a``: one BLAS call, several times faster."""
+    ones = np.ones((1, a.shape[0]), dtype=a.dtype)
     return (ones @ a).reshape(a.shape[1:])
 
 
+@overridable
 def normal_cdf(x, density):
     """Phi(x), the standard normal distribution function, elementwise, in the dtype of ``x``.
 
     ``density`` is phi(x) = exp(-x^2 / 2) / sqrt(2 pi), which the caller has already
-    (GELU needs it for its slope too). float64 on the CPU is exact, with ``math.erf``:
-    Phi(x) = (1 + erf(x / sqrt 2)) / 2. Otherwise Abramowitz & Stegun 26.2.17 (error
-    below 7.5e-8, float32's resolution), for z = |x|:
+    (GELU needs it for its slope too). Abramowitz & Stegun 26.2.17 (error below
+    7.5e-8, float32's resolution), for z = |x|:
 
         t = 1 / (1 + p z),   Phi(-z) = phi(z) (b1 t + b2 t^2 + b3 t^3 + b4 t^4 + b5 t^5)
 
@@ -313,12 +408,6 @@ def normal_cdf(x, density):
     ``copysign`` are not, hence the choice of passes below).
     """
     xp = xp_of(x)
-    if xp is np and x.dtype == float64:
-        return 0.5 * (1.0 + np.vectorize(math.erf, otypes=[float64])(x / math.sqrt(2.0)))
-    if getattr(xp, "__name__", "") == "cupy":
-        from cupyx.scipy.special import erf as cupy_erf
-
-        return 0.5 * (1.0 + cupy_erf(x / math.sqrt(2.0)))
     b1, b2, b3, b4, b5, p = (0.319381530, -0.356563782, 1.781477937,
                              -1.821255978, 1.330274429, 0.2316419)
     shape, x = x.shape, x.reshape(-1)  # 1-D: every step below works in place, also for 0-d
@@ -335,6 +424,14 @@ def normal_cdf(x, density):
     flip *= x >= 0                                  # 1 - 2 Phi(-z) where x >= 0, else 0
     tail += flip                                    # Phi(x): Phi(-z) for x < 0, 1 - Phi(-z) else
     return tail.reshape(shape)
+
+
+@override(normal_cdf, "numpy")
+def _normal_cdf_numpy(x, density):
+    """float64 exactly, with ``math.erf``: Phi(x) = (1 + erf(x / sqrt 2)) / 2; else as above."""
+    if x.dtype != float64:
+        return normal_cdf.portable(x, density)
+    return 0.5 * (1.0 + np.vectorize(math.erf, otypes=[float64])(x / math.sqrt(2.0)))
 
 
 def library_versions() -> dict:

@@ -18,15 +18,18 @@ import itertools
 
 from gradzoo.engine import backend
 from gradzoo.engine.autograd_mode import _state as _grad_mode
+from gradzoo.engine.hooks import _op_callbacks, _tell_op_recorded
 from gradzoo.engine.tensor import Tensor
 
 
 class Function:
     """One node of the computation graph: an op with its forward and its backward.
 
-    Subclasses set op parameters (``dim``, ``keepdim``...) through ``apply``'s
-    keyword arguments, which become attributes, and may save arrays on ``self``
-    in ``forward`` for use in ``backward``. The input tensors are available in
+    Subclasses name their op parameters in ``parameters`` (``("dim", "keepdim")``);
+    a class attribute of the same name is a parameter's default, and one without
+    a default must be given. ``apply``'s keyword arguments become attributes (any
+    other keyword is a TypeError). An op may save arrays on ``self`` in
+    ``forward`` for use in ``backward``. The input tensors are available in
     ``backward`` as ``self.inputs``, and ``self.needs_input_grad[i]`` says
     whether input ``i`` needs a gradient (skip the work when it does not).
     """
@@ -34,19 +37,25 @@ class Function:
     inputs: tuple[Tensor, ...] = ()
     needs_input_grad: tuple[bool, ...] = ()
     sequence = 0  # when this op ran, counted over all ops (backward visits high to low)
-    scope = None  # the module calls this op ran in (outermost first), while graph.record() runs
+    parameters: tuple[str, ...] = ()  # the keyword parameters of ``apply``
+    _allowed: frozenset = frozenset()   # set(parameters), made once per class
+    _required: frozenset = frozenset()  # the parameters without a class default
 
-    def __init__(self, **params):
-        self.__dict__.update(params)
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._allowed = frozenset(cls.parameters)
+        cls._required = frozenset(name for name in cls.parameters if not hasattr(cls, name))
 
     @classmethod
     def apply(cls, *inputs, **params) -> Tensor:
         """Run the op on ``inputs`` (tensors or Python numbers) and record it for backward."""
         fn = cls.__new__(cls)
-        if cls.__init__ is not Function.__init__:
-            fn.__init__(**params)
-        elif params:
-            fn.__dict__.update(params)  # dim=..., eps=...: the op's parameters
+        if params:  # dim=..., eps=...: the op's parameters
+            if not (params.keys() <= cls._allowed and params.keys() >= cls._required):
+                raise _parameter_error(cls, params)
+            fn.__dict__.update(params)
+        elif cls._required:
+            raise _parameter_error(cls, params)
         tensors = _as_tensors(inputs, cls.__name__)
         arrays, needs = [], []
         for t in tensors:  # one loop, not two list comprehensions (each a call in Python 3.11)
@@ -61,8 +70,8 @@ class Function:
         fn.inputs = tensors
         fn.needs_input_grad = needs_input_grad
         fn.sequence = next(_sequence)
-        if _recorders:
-            _recorders[-1](fn)
+        if _op_callbacks:  # a tool watches the ops (hooks.op_recorded)
+            _tell_op_recorded(fn)
         return Tensor._make(out_data, True, fn)
 
     def forward(self, *arrays):
@@ -84,8 +93,17 @@ class Function:
 # Numbers each recorded Function in the order the ops ran.
 _sequence = itertools.count(1)
 
-# Callbacks that see every recorded Function (the graph capture in graph.py uses this).
-_recorders: list = []
+
+def _parameter_error(op: type, params: dict) -> TypeError:
+    """The TypeError for keywords an op does not take, or required ones left out."""
+    allowed = ", ".join(op.parameters) or "none"
+    unknown = sorted(set(params) - op._allowed)
+    if unknown:
+        return TypeError(f"{op.__name__}.apply() got an unknown parameter "
+                         f"{', '.join(map(repr, unknown))}; its parameters: {allowed}")
+    missing = sorted(op._required - set(params))
+    return TypeError(f"{op.__name__}.apply() is missing the required parameter "
+                     f"{', '.join(map(repr, missing))}; its parameters: {allowed}")
 
 
 def _as_tensors(inputs, op_name: str) -> tuple[Tensor, ...]:

@@ -1,4 +1,4 @@
-"""Fused CUDA kernels for the hot ops, used only when the array module is the real CuPy.
+"""Fused CUDA kernels for the hot ops, registered as "cupy" overrides of their portable code.
 
 On a GPU every array operation is a kernel launch that reads its inputs from
 and writes its output to the GPU's memory. ``softmax`` written as max, exp,
@@ -7,18 +7,21 @@ the same arithmetic in one or two. They are CuPy ``ElementwiseKernel`` and
 ``ReductionKernel`` objects: the loop body is a line of CUDA C++ and CuPy
 compiles it on first use (and caches the binary on disk).
 
-Each op in ``engine/ops`` asks ``kernels_for(array)``: it gets this module's
-kernels for a real CuPy array and ``None`` otherwise, and then runs its
-portable ``xp`` code, the same formulas written with array operations (the
-path NumPy, the test suite's CuPy stand-in and a reader follow). The tests
-compare the two on a machine with a GPU.
+The ops never ask for them. Each op writes its formulas once, as portable
+``xp`` functions marked ``@overridable`` (the path NumPy, the test suite's CuPy
+stand-in and a reader follow); ``backend`` calls ``register_overrides(cupy)``
+when it first loads the real CuPy, and from then on CuPy's arrays run the
+kernel versions below. This module never imports CuPy itself: it gets the
+module from ``backend``. The tests compare both paths on a machine with a GPU.
 """
 
 from __future__ import annotations
 
 import functools
 
-from gradzoo.engine import backend
+from gradzoo.engine import optim
+from gradzoo.engine.backend import override
+from gradzoo.engine.ops import cross_entropy, gelu, layer_norm, softmax
 
 # Overloads so that one kernel body serves float32 (expf...) and float64 (exp...).
 _PREAMBLE = r"""
@@ -33,14 +36,110 @@ __device__ inline double gz_sqrt(double x) { return sqrt(x); }
 """
 
 
-def kernels_for(array):
-    """This module's kernels when ``array`` is a real CuPy array, else None (portable path)."""
-    if backend.device_of(array) != "gpu":
-        return None
-    cupy = backend.gpu_module()
-    if getattr(cupy, "__name__", "") != "cupy" or not hasattr(cupy, "ElementwiseKernel"):
-        return None  # a stand-in (tests/fakecupy.py): the portable path
-    return _Kernels.build(cupy)
+def register_overrides(cupy) -> None:
+    """Build the kernels with ``cupy`` and register them for its arrays (once per process)."""
+    kernels = _Kernels.build(cupy)
+    for portable, make in _REPLACEMENTS.items():
+        override(portable, "cupy")(make(kernels))
+
+
+def _softmax_forward(k):
+    def softmax_forward(x, dim):
+        row_max = x.max(axis=dim, keepdims=True)
+        total = k.sum_exp(x, row_max, axis=dim, keepdims=True)  # one pass for the sum
+        return k.softmax(x, row_max, total)                     # one for the output
+    return softmax_forward
+
+
+def _softmax_backward(k):
+    def softmax_backward(grad, y, dim):
+        dot = k.sum_product(grad, y, axis=dim, keepdims=True)
+        return k.softmax_backward(grad, y, dot)
+    return softmax_backward
+
+
+def _log_softmax_forward(k):
+    def log_softmax_forward(x, dim):
+        row_max = x.max(axis=dim, keepdims=True)
+        total = k.sum_exp(x, row_max, axis=dim, keepdims=True)
+        return k.log_softmax(x, row_max, total)
+    return log_softmax_forward
+
+
+def _log_softmax_backward(k):
+    def log_softmax_backward(grad, y, dim):
+        return k.log_softmax_backward(grad, y, grad.sum(axis=dim, keepdims=True))
+    return log_softmax_backward
+
+
+def _normalize_rows(k):
+    def normalize_rows(rows, weight, bias, eps):
+        n = rows.shape[1]
+        mu = rows.sum(axis=1, keepdims=True) / n
+        variance = k.sum_squared_deviation(rows, mu, axis=1, keepdims=True) / n
+        inv_std = 1.0 / k.cupy.sqrt(variance + eps)
+        w = 1.0 if weight is None else weight
+        b = 0.0 if bias is None else bias
+        x_hat, out = k.layer_norm(rows, mu, inv_std, w, b)  # x_hat and y in one pass
+        return x_hat, inv_std, out
+    return normalize_rows
+
+
+def _layer_norm_input_grad(k):
+    def layer_norm_input_grad(g, weight, x_hat, inv_std, g_x_hat):
+        n = g.shape[1]
+        if weight is None:
+            mean_g = g.sum(axis=1, keepdims=True) / n
+            mean_gx = k.sum_product(g, x_hat, axis=1, keepdims=True) / n
+        else:
+            mean_g = k.sum_product(g, weight, axis=1, keepdims=True) / n
+            mean_gx = k.sum_product3(g, weight, x_hat, axis=1, keepdims=True) / n
+        w = 1.0 if weight is None else weight
+        return k.layer_norm_backward(g, w, x_hat, mean_g, mean_gx, inv_std)
+    return layer_norm_input_grad
+
+
+def _log_sum_exp_rows(k):
+    def log_sum_exp_rows(flat):
+        row_max = flat.max(axis=1, keepdims=True)
+        return row_max + k.cupy.log(k.sum_exp(flat, row_max, axis=1, keepdims=True))
+    return log_sum_exp_rows
+
+
+def _cross_entropy_grad(k):
+    def cross_entropy_grad(flat, log_norm, target, scale):
+        return k.cross_entropy_backward(flat, log_norm, target[:, None], scale[:, None],
+                                        flat.shape[1])
+    return cross_entropy_grad
+
+
+def _gelu_exact(k):
+    def gelu_exact(x):
+        return k.gelu(x)  # y and the slope in one pass
+    return gelu_exact
+
+
+def _adam_update(k):
+    def adam_update(param, grad, exp_avg, exp_avg_sq, decay, l2, beta1, beta2, step_size,
+                    correction2_sqrt, eps):
+        k.adam(grad, decay, l2, beta1, beta2, step_size, correction2_sqrt, eps,
+               param, exp_avg, exp_avg_sq)  # the whole update in one pass
+    return adam_update
+
+
+# portable function -> a maker of its kernel version, given the compiled kernels
+_REPLACEMENTS = {
+    softmax.softmax_forward: _softmax_forward,
+    softmax.softmax_backward: _softmax_backward,
+    softmax.log_softmax_forward: _log_softmax_forward,
+    softmax.log_softmax_backward: _log_softmax_backward,
+    layer_norm.normalize_rows: _normalize_rows,
+    layer_norm.layer_norm_input_grad: _layer_norm_input_grad,
+    cross_entropy.log_sum_exp_rows: _log_sum_exp_rows,
+    cross_entropy.cross_entropy_grad: _cross_entropy_grad,
+    gelu.gelu_exact: _gelu_exact,
+    optim.adam_update: _adam_update,
+}
 
 
 class _Kernels:
@@ -52,6 +151,7 @@ class _Kernels:
         return cls(cupy)
 
     def __init__(self, cupy):
+        self.cupy = cupy
         elementwise, reduction = cupy.ElementwiseKernel, cupy.ReductionKernel
         options = {"preamble": _PREAMBLE}
 

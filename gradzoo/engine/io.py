@@ -2,9 +2,10 @@
 
 A safetensors file is a small JSON header (names, dtypes, shapes, optional
 string metadata) followed by the raw bytes of each tensor. ``save`` writes
-atomically: to a temporary file in the same directory first, then
-``os.replace`` renames it over the target, so an interrupted run leaves the
-previous checkpoint whole rather than half a new one.
+atomically with ``write_atomically`` (which the lab uses for every file of a
+run): to a temporary file in the same directory first, then ``os.replace``
+renames it over the target, so an interrupted run leaves the previous
+checkpoint whole rather than half a new one.
 
 >>> import os, tempfile
 >>> from gradzoo.engine import io, tensor
@@ -17,7 +18,7 @@ previous checkpoint whole rather than half a new one.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 
 import safetensors
 import safetensors.numpy
@@ -40,7 +41,7 @@ def save(state_dict: dict, path, metadata: dict[str, str] | None = None) -> None
     """
     arrays = {name: _host_array(name, value) for name, value in state_dict.items()}
     payload = safetensors.numpy.save(arrays, metadata=_checked_metadata(metadata))
-    _write_atomically(os.fspath(path), payload)
+    write_atomically(path, payload)
 
 
 def load(path, device: str | None = None) -> dict[str, Tensor]:
@@ -76,6 +77,32 @@ def read_metadata(path) -> dict[str, str]:
                               f"(truncated or corrupt?): {error}") from None
 
 
+def write_atomically(path, data: bytes | str) -> None:
+    """Write ``data`` (text as UTF-8) to ``path`` whole or not at all: temporary file, rename.
+
+    The temporary file lies beside the target under a random name and is flushed
+    to disk before ``os.replace`` puts it in place, so a reader sees the old file
+    or the new one, never half of it. It is created like any new file of the user:
+    mode 0o666 less the umask (``tempfile.mkstemp`` would make it private, 0o600).
+    """
+    path = os.fspath(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    directory, name = os.path.split(os.path.abspath(path))
+    temporary = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)  # Windows: no \r
+    handle = os.open(temporary, flags, 0o666)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(payload)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)  # atomic on POSIX and Windows: readers see old or new
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
 # ---------------------------------------------------------------------- helpers
 
 
@@ -103,21 +130,3 @@ def _checked_metadata(metadata):
         raise TypeError(f"save: metadata keys and values must be strings; these are not: {bad} "
                         f"(use str() or json.dumps())")
     return dict(metadata)
-
-
-def _write_atomically(path: str, payload: bytes) -> None:
-    """Write ``payload`` to a temporary file beside ``path``, flush it to disk, rename it."""
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                                         suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(payload)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes it private (0600); a checkpoint need not be
-        os.replace(temporary, path)  # atomic on POSIX and Windows: readers see old or new
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise

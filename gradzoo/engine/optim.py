@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 
 from gradzoo.engine import backend
-from gradzoo.engine.gpu_kernels import kernels_for
 from gradzoo.engine.tensor import Tensor
 
 
@@ -157,12 +156,6 @@ class Adam(Optimizer):
         self.eps = float(eps)
         self.weight_decay = float(weight_decay)
 
-    def apply_weight_decay(self, param, grad):
-        """Adam's L2 penalty: the gradient of (weight_decay / 2) * ||p||^2 joins the gradient."""
-        if self.weight_decay == 0.0:
-            return grad
-        return grad + self.weight_decay * param
-
     def update(self, index: int, param, grad) -> None:
         beta1, beta2 = self.betas
         step = self.state[index].get("step", 0) + 1
@@ -174,30 +167,12 @@ class Adam(Optimizer):
                                                 (param, grad, exp_avg, exp_avg_sq))
         step_size = self.lr / (1.0 - beta1 ** step)      # lr / (1 - beta1^t)
         correction2_sqrt = math.sqrt(1.0 - beta2 ** step)  # sqrt(1 - beta2^t)
-        kernels = kernels_for(param)
-        if kernels is not None:  # the whole update below in one GPU pass
-            decay, l2 = self.decay_factors()
-            kernels.adam(grad, decay, l2, beta1, beta2, step_size, correction2_sqrt, self.eps,
-                         param, exp_avg, exp_avg_sq)
-            return
-        grad = self.apply_weight_decay(param, grad)
-        xp = backend.xp_of(param)
-        scratch = xp.multiply(grad, 1.0 - beta1)          # the one temporary array
-        exp_avg *= beta1
-        exp_avg += scratch                               # m = beta1 m + (1 - beta1) g
-        xp.multiply(grad, 1.0 - beta2, out=scratch)
-        scratch *= grad
-        exp_avg_sq *= beta2
-        exp_avg_sq += scratch                            # v = beta2 v + (1 - beta2) g^2
-        denominator = xp.sqrt(exp_avg_sq, out=scratch)
-        denominator /= correction2_sqrt
-        denominator += self.eps                          # sqrt(v_hat) + eps
-        update = xp.divide(exp_avg, denominator, out=scratch)
-        update *= step_size
-        param -= update                                  # p -= lr m_hat / (sqrt(v_hat) + eps)
+        decay, l2 = self.decay_factors()
+        adam_update(param, grad, exp_avg, exp_avg_sq, decay, l2, beta1, beta2, step_size,
+                    correction2_sqrt, self.eps)
 
     def decay_factors(self) -> tuple[float, float]:
-        """(decay, l2) for the fused kernel: p *= decay first, then g = grad + l2 * p."""
+        """(decay, l2): p *= decay first, then g = grad + l2 * p (Adam: L2 in the gradient)."""
         return 1.0, self.weight_decay
 
 
@@ -216,13 +191,38 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay)
 
     def decay_factors(self) -> tuple[float, float]:
+        """Decoupled decay: shrink ``param`` by (1 - lr * weight_decay), no L2 in the gradient."""
         return 1.0 - self.lr * self.weight_decay, 0.0
 
-    def apply_weight_decay(self, param, grad):
-        """Decoupled decay: shrink ``param`` in place, leave the gradient as it is."""
-        if self.weight_decay != 0.0:
-            param *= 1.0 - self.lr * self.weight_decay
-        return grad
+
+@backend.overridable
+def adam_update(param, grad, exp_avg, exp_avg_sq, decay: float, l2: float, beta1: float,
+                beta2: float, step_size: float, correction2_sqrt: float, eps: float) -> None:
+    """One Adam step of one parameter, in place on ``param``, ``exp_avg`` and ``exp_avg_sq``.
+
+        p = decay * p,   g = grad + l2 * p
+        m = beta1 m + (1 - beta1) g,   v = beta2 v + (1 - beta2) g^2
+        p = p - step_size * m / (sqrt(v) / correction2_sqrt + eps)
+    with step_size = lr / (1 - beta1^t) and correction2_sqrt = sqrt(1 - beta2^t).
+    """
+    xp = backend.xp_of(param)
+    if decay != 1.0:
+        param *= decay
+    if l2 != 0.0:
+        grad = grad + l2 * param
+    scratch = xp.multiply(grad, 1.0 - beta1)          # the one temporary array
+    exp_avg *= beta1
+    exp_avg += scratch                               # m = beta1 m + (1 - beta1) g
+    xp.multiply(grad, 1.0 - beta2, out=scratch)
+    scratch *= grad
+    exp_avg_sq *= beta2
+    exp_avg_sq += scratch                            # v = beta2 v + (1 - beta2) g^2
+    denominator = xp.sqrt(exp_avg_sq, out=scratch)
+    denominator /= correction2_sqrt
+    denominator += eps                               # sqrt(v_hat) + eps
+    update = xp.divide(exp_avg, denominator, out=scratch)
+    update *= step_size
+    param -= update                                  # p -= lr m_hat / (sqrt(v_hat) + eps)
 
 
 # ---------------------------------------------------------------------- helpers

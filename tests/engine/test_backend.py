@@ -167,7 +167,7 @@ def test_host_data_beside_a_tensor_is_copied_to_its_device(device):
     assert attention.device == device
     assert (logits > np.zeros(3)).numpy().tolist() == [[True, True, False], [True, False, True]]
     assert (logits == [0.5, 0.0, 1.0]).numpy().tolist() == [[True, False, False],
-                                                          [False, True, True]]
+                                                            [False, True, True]]
 
 
 # ---------------------------------------------------------------------- dtypes

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import math
 
-from gradzoo.engine import backend
 from gradzoo.engine import functional as F
 from gradzoo.engine.nn.linear import Linear
 from gradzoo.engine.nn.module import Module
+from gradzoo.engine.ops.attention import masked_attention_weights
 from gradzoo.engine.tensor import Tensor
 
 
@@ -83,7 +83,8 @@ class MultiheadAttention(Module):
         """The attention maps softmax(Q K^T / sqrt(d_head) + mask): (batch, heads, L, S).
 
         Row i of head h says how much query position i takes from each key
-        position. A query that may see no key at all gets a row of NaN.
+        position. A query that may see no key at all gets a row of zeros (and a zero
+        output in ``forward``), as in ``F.scaled_dot_product_attention``.
         """
         query, key = self._batch_first(query), self._batch_first(key)
         q = self._split_heads(self.q_proj(query))
@@ -91,11 +92,9 @@ class MultiheadAttention(Module):
         return self._weights(q, k, attn_mask, is_causal)
 
     def _weights(self, q: Tensor, k: Tensor, attn_mask, is_causal: bool) -> Tensor:
-        """softmax(q k^T / sqrt(d_head) + mask) for split heads."""
+        """softmax(q k^T / sqrt(d_head) + mask) for split heads (the attention op's mask)."""
         scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim))
-        mask = _additive_mask(attn_mask, is_causal, scores.shape[-2], scores.shape[-1],
-                              scores.dtype, scores.device)
-        return F.softmax(scores if mask is None else scores + mask, dim=-1)
+        return masked_attention_weights(scores, attn_mask, is_causal, F.softmax)
 
     def _batch_first(self, x: Tensor) -> Tensor:
         if x.ndim != 3:
@@ -118,18 +117,3 @@ class MultiheadAttention(Module):
     def extra_repr(self) -> str:
         return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "
                 f"dropout={self.dropout}, batch_first={self.batch_first}")
-
-
-def _additive_mask(attn_mask, is_causal: bool, queries: int, keys: int, dtype, device):
-    """The mask as numbers to add to the scores: 0 where a query may look, -inf where not."""
-    if attn_mask is None and not is_causal:
-        return None
-    xp = backend.array_module(device)
-    mask = xp.zeros((queries, keys), dtype=dtype)
-    if is_causal:  # query i may see keys 0..i: the lower triangle
-        mask = xp.where(xp.tril(xp.ones((queries, keys), dtype=bool)), mask, -xp.inf)
-    if attn_mask is not None:
-        given = attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask
-        given = backend.to_device(given, device)
-        mask = mask + (xp.where(given, 0.0, -xp.inf) if given.dtype == bool else given)
-    return Tensor._make(mask.astype(dtype), False, None)

@@ -8,8 +8,6 @@ the same weights on the CPU and on the GPU. Each function replaces
 
 from __future__ import annotations
 
-import math
-
 from gradzoo.engine import backend
 from gradzoo.engine.tensor import Parameter, Tensor
 
@@ -43,22 +41,6 @@ def zeros_(tensor: Tensor) -> Tensor:
 
 def ones_(tensor: Tensor) -> Tensor:
     return constant_(tensor, 1.0)
-
-
-def fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
-    """Inputs and outputs of each unit of a weight shaped (out, in, *kernel), as PyTorch counts."""
-    if tensor.ndim < 2:
-        raise ValueError(f"fan in/out needs a weight with at least 2 dims, "
-                         f"got shape {tensor.shape}")
-    receptive_field = math.prod(tensor.shape[2:])
-    return tensor.shape[1] * receptive_field, tensor.shape[0] * receptive_field
-
-
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
-    """Glorot & Bengio (2010): U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out))."""
-    fan_in, fan_out = fan_in_and_fan_out(tensor)
-    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -bound, bound)
 
 
 def new_parameter(*shape: int, device: str | None = None) -> Parameter:

@@ -13,9 +13,11 @@ for the input and one for the hidden state, then sliced apart.
 
 LSTMCell and GRUCell run a whole step as one fused op (``ops.LSTMCell``,
 ``ops.GRUCell``: forward and backward written out, one graph node per step).
-Their ``forward_composed`` is the same step built from the small ops, line by
-line as the equations read; it is the version to study, and the tests check
-that both give the same values and gradients.
+Their ``forward_composed`` runs the op's composed twin instead
+(``ops.lstm_cell_composed``, ``ops.gru_cell_composed``, beside the op in its
+file): the same step built from the small ops, line by line as the equations
+read; it is the version to study, and the tests check that both give the same
+values and gradients.
 """
 
 from __future__ import annotations
@@ -76,11 +78,6 @@ class _RecurrentCell(Module):
         return Tensor._make(xp.zeros(x.shape[:-1] + (self.hidden_size,), dtype=x.dtype),
                             False, None)
 
-    def _gate(self, stacked: Tensor, index: int) -> Tensor:
-        """Block ``index`` (0-based, in the order the weights stack them) of a gate vector."""
-        size = self.hidden_size
-        return stacked[..., index * size:(index + 1) * size]
-
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih is not None}"
 
@@ -116,16 +113,12 @@ class LSTMCell(_RecurrentCell):
         return both[..., :size], both[..., size:]       # h', c'
 
     def forward_composed(self, x: Tensor, state: tuple[Tensor, Tensor] | None = None):
-        """The same step with the small ops, as the equations read (the teaching version)."""
+        """The same step with the small ops (``ops.lstm_cell_composed``, the teaching version)."""
         h, c = (self._zeros(x), self._zeros(x)) if state is None else state
-        stacked = self._input_part(x) + self._hidden_part(h)
-        input_gate = F.sigmoid(self._gate(stacked, 0))    # i = sigmoid(W_ii x + W_hi h + b_i)
-        forget_gate = F.sigmoid(self._gate(stacked, 1))   # f = sigmoid(W_if x + W_hf h + b_f)
-        candidate = F.tanh(self._gate(stacked, 2))        # g = tanh(W_ig x + W_hg h + b_g)
-        output_gate = F.sigmoid(self._gate(stacked, 3))   # o = sigmoid(W_io x + W_ho h + b_o)
-        c_next = forget_gate * c + input_gate * candidate  # c' = f * c + i * g
-        h_next = output_gate * F.tanh(c_next)              # h' = o * tanh(c')
-        return h_next, c_next
+        self._check_input(x)
+        both = ops.lstm_cell_composed(x, h, c, *self._weights())
+        size = self.hidden_size
+        return both[..., :size], both[..., size:]       # h', c'
 
 
 class GRUCell(_RecurrentCell):
@@ -144,14 +137,7 @@ class GRUCell(_RecurrentCell):
         return ops.GRUCell.apply(x, h, *self._weights(), has_bias=self.bias_ih is not None)
 
     def forward_composed(self, x: Tensor, h: Tensor | None = None) -> Tensor:
-        """The same step with the small ops, as the equations read (the teaching version)."""
+        """The same step with the small ops (``ops.gru_cell_composed``, the teaching version)."""
         h = self._zeros(x) if h is None else h
-        from_input, from_hidden = self._input_part(x), self._hidden_part(h)
-        # r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
-        reset = F.sigmoid(self._gate(from_input, 0) + self._gate(from_hidden, 0))
-        # z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
-        update = F.sigmoid(self._gate(from_input, 1) + self._gate(from_hidden, 1))
-        # n = tanh(W_in x + b_in + r * (W_hn h + b_hn))   (r scales b_hn too, as in PyTorch)
-        candidate = F.tanh(self._gate(from_input, 2) + reset * self._gate(from_hidden, 2))
-        # h' = (1 - z) * n + z * h
-        return (1.0 - update) * candidate + update * h
+        self._check_input(x)
+        return ops.gru_cell_composed(x, h, *self._weights())

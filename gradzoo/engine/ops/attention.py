@@ -1,62 +1,152 @@
-"""Scaled dot-product attention, softmax(Q K^T / sqrt(d_k)) V, with its analytic backward."""
+"""Scaled dot-product attention, softmax(Q K^T / sqrt(d_k) + mask) V, with its analytic backward.
+
+For q (..., L, E), k (..., S, E), v (..., S, Ev) (Vaswani et al., 2017):
+
+    S = Q K^T / sqrt(E) + M   (M: 0 where a query may look, -inf where not)
+    P = softmax(S)            (each row: how much query i attends to each key)
+    O = P V
+
+Backward, with G = dL/dO:
+
+    dV = P^T G,   dP = G V^T,   dS = P * (dP - rowsum(dP * P)),
+    dQ = dS K / sqrt(E),   dK = dS^T Q / sqrt(E)
+
+``attn_mask``: boolean (True = may attend) or additive float, broadcast to
+(..., L, S). ``is_causal``: query i sees keys 0..i only. A query that may see
+no key at all gets zero weights and a zero output (and zero gradients):
+``attention_mask`` gives its row a neutral mask of 0 and a factor 0 for its
+weights. The fused op, its composed twin and ``nn.MultiheadAttention`` all
+build their mask with it.
+"""
 
 from __future__ import annotations
 
 import math
 
+from gradzoo.engine import backend
 from gradzoo.engine.backend import max_last_axis, sum_last_axis, xp_of
 from gradzoo.engine.function import Function, unbroadcast
+from gradzoo.engine.ops.softmax import softmax_composed
+from gradzoo.engine.tensor import Tensor
+
+
+def attention_mask(attn_mask, is_causal: bool, queries: int, keys: int, dtype, xp):
+    """(additive, keep): the mask as numbers to add to the scores, and a factor for the weights.
+
+    ``additive`` is 0 where a query may look and -inf where not (a float mask adds its
+    own values), shaped to broadcast against the scores (..., L, S). A row that would
+    be -inf everywhere (a query that may see no key) gets 0 instead, so its softmax
+    stays finite, and ``keep`` (1 per row, 0 for such a row) then zeroes its weights;
+    ``keep`` is None when every query sees a key. (None, None) without a mask.
+    """
+    if attn_mask is None and not is_causal:
+        return None, None
+    additive = xp.zeros((queries, keys), dtype=dtype)
+    if is_causal:  # query i may see keys 0..i: the lower triangle
+        additive = xp.where(xp.tril(xp.ones((queries, keys), dtype=bool)), additive, -xp.inf)
+    if attn_mask is not None:
+        additive = additive + (xp.where(attn_mask, 0.0, -xp.inf) if attn_mask.dtype == bool
+                               else attn_mask)
+    additive = additive.astype(dtype)
+    blind = (additive == -xp.inf).all(axis=-1, keepdims=True)  # rows that see no key
+    if not blind.any():
+        return additive, None
+    return xp.where(blind, 0.0, additive).astype(dtype), (1.0 - blind).astype(dtype)
+
+
+def check_mask(mask_shape, scores_shape, v_batch=()) -> None:
+    """The mask may broadcast up to the weights' shape (..., L, S), never beyond it.
+
+    The weights' batch dims are those of the scores broadcast with v's ``v_batch``.
+    """
+    batch = _broadcast_shape(scores_shape[:-2], v_batch)
+    if batch is None:
+        return  # the batch dims of q, k, v clash: weights @ v reports it
+    weights_shape = batch + tuple(scores_shape[-2:])
+    if _broadcast_shape(mask_shape, weights_shape) != weights_shape:
+        raise ValueError(f"attention: attn_mask of shape {tuple(mask_shape)} must broadcast to "
+                         f"the attention weights' shape (..., L, S) = {weights_shape}")
+
+
+def check_fits(q_shape, k_shape, v_shape) -> None:
+    """q and k share the last dim (E), k and v the second-to-last (S)."""
+    if q_shape[-1] != k_shape[-1] or k_shape[-2] != v_shape[-2]:
+        raise ValueError(f"attention: q {tuple(q_shape)}, k {tuple(k_shape)} and v "
+                         f"{tuple(v_shape)} do not fit (q and k share the last dim, k and v "
+                         f"the second-to-last)")
+
+
+def mask_array(attn_mask, device: str):
+    """``attn_mask`` (a tensor, an array or Python data) as an array on ``device``."""
+    if attn_mask is None:
+        return None
+    if isinstance(attn_mask, Tensor):
+        if attn_mask.device != device:
+            raise backend.DeviceError(f"attention: attn_mask is on '{attn_mask.device}' but the "
+                                      f"input is on '{device}'; move it with .to('{device}')")
+        return attn_mask.data
+    return backend.make_array(attn_mask, device=device)
+
+
+def masked_attention_weights(scores, attn_mask, is_causal: bool, softmax, v_batch=()):
+    """softmax(scores + mask) along the keys, with zero rows for queries that may see no key.
+
+    ``scores`` is a Tensor (..., L, S); ``softmax(t, dim)`` a softmax on tensors (the
+    composed one, or ``F.softmax``); ``v_batch``: the batch dims of v, if any.
+    """
+    mask = mask_array(attn_mask, scores.device)
+    if mask is not None:
+        check_mask(mask.shape, scores.shape, v_batch)
+    additive, keep = attention_mask(mask, is_causal, scores.shape[-2], scores.shape[-1],
+                                    scores.dtype, xp_of(scores.data))
+    if additive is None:
+        return softmax(scores, dim=-1)
+    weights = softmax(scores + Tensor._make(additive, False, None), dim=-1)
+    return weights if keep is None else weights * Tensor._make(keep, False, None)
+
+
+def attention_composed(q, k, v, attn_mask=None, is_causal: bool = False):
+    """Attention with the small ops: matmul, scale, mask, softmax, matmul."""
+    check_fits(q.shape, k.shape, v.shape)
+    scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(q.shape[-1]))
+    weights = masked_attention_weights(scores, attn_mask, is_causal, softmax_composed,
+                                       v.shape[:-2])
+    return weights @ v
+
+
+def _softmax_rows(scores):
+    """Row softmax of the scores, in place (the mask has left every row a finite entry)."""
+    scores -= max_last_axis(scores)
+    xp_of(scores).exp(scores, out=scores)
+    scores *= 1.0 / sum_last_axis(scores)
+    return scores
 
 
 class ScaledDotProductAttention(Function):
-    """Attention (Vaswani et al., 2017), for q (..., L, E), k (..., S, E), v (..., S, Ev).
+    """O = softmax(Q K^T / sqrt(E) + M) V, forward and backward as above."""
 
-        S = Q K^T / sqrt(E)   (+ mask: -inf where a query may not look)
-        P = softmax(S)        (each row: how much query i attends to each key)
-        O = P V
-
-    Backward, with G = dL/dO:
-        dV = P^T G,   dP = G V^T,   dS = P * (dP - rowsum(dP * P)),
-        dQ = dS K / sqrt(E),   dK = dS^T Q / sqrt(E)
-
-    ``attn_mask``: boolean (True = may attend) or additive float, broadcast to
-    (..., L, S). ``is_causal``: query i sees keys 0..i only. A query that may
-    see no key at all gets a zero output.
-    """
-
+    parameters = ("attn_mask", "is_causal")
     attn_mask = None
     is_causal = False
+    composed = staticmethod(attention_composed)
 
     def forward(self, q, k, v):
-        xp = xp_of(q)
-        if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
-            raise ValueError(f"attention: q {q.shape}, k {k.shape} and v {v.shape} do not fit "
-                             f"(q and k share the last dim, k and v the second-to-last)")
+        check_fits(q.shape, k.shape, v.shape)
         self.scale = 1.0 / math.sqrt(q.shape[-1])
         scores = (q @ k.swapaxes(-1, -2)) * self.scale
-        queries, keys = scores.shape[-2], scores.shape[-1]
         if self.attn_mask is not None:
-            self._check_mask(scores.shape, v.shape)
-            if self.attn_mask.dtype == bool:
-                scores = xp.where(self.attn_mask, scores, -xp.inf)
+            check_mask(self.attn_mask.shape, scores.shape, v.shape[:-2])
+        additive, keep = attention_mask(self.attn_mask, self.is_causal, scores.shape[-2],
+                                        scores.shape[-1], scores.dtype, xp_of(q))
+        if additive is not None:
+            if _broadcast_shape(additive.shape, scores.shape) == scores.shape:
+                scores += additive                 # in place
             else:
-                scores = scores + self.attn_mask.astype(scores.dtype)
-        if self.is_causal:
-            allowed = xp.tril(xp.ones((queries, keys), dtype=bool))
-            scores += _additive(xp, allowed, scores.dtype)  # -inf above the diagonal
-        self.weights = _masked_softmax(xp, scores)
+                scores = scores + additive         # the mask broadcasts the scores up
+        self.weights = _softmax_rows(scores)
+        if keep is not None:
+            self.weights *= keep                   # queries that see no key: weights 0
         return _product_like(self.weights, v, q)  # O = P V, laid out as q is
-
-    def _check_mask(self, scores_shape, v_shape) -> None:
-        """The mask may broadcast up to the weights' shape (..., L, S), never beyond it."""
-        batch = _broadcast_shape(scores_shape[:-2], v_shape[:-2])
-        if batch is None:
-            return  # the batch dims of q, k, v clash: weights @ v reports it
-        weights_shape = batch + scores_shape[-2:]
-        if _broadcast_shape(self.attn_mask.shape, weights_shape) != weights_shape:
-            raise ValueError(f"attention: attn_mask of shape {self.attn_mask.shape} must "
-                             f"broadcast to the attention weights' shape (..., L, S) = "
-                             f"{weights_shape}")
 
     def backward(self, grad):
         q, k, v = (t.data for t in self.inputs)
@@ -89,11 +179,6 @@ def _product_like(a, b, like):
     return xp.matmul(a, b, out=xp.empty_like(like))
 
 
-def _additive(xp, allowed, dtype):
-    """A boolean mask as numbers to add to the scores: 0 where allowed, -inf where not."""
-    return xp.where(allowed, 0.0, -xp.inf).astype(dtype)
-
-
 def _broadcast_shape(a, b) -> tuple:
     """The shape NumPy broadcasting gives ``a`` and ``b`` (None when they do not broadcast)."""
     ndim = max(len(a), len(b))
@@ -101,37 +186,3 @@ def _broadcast_shape(a, b) -> tuple:
     if any(x != y and 1 not in (x, y) for x, y in zip(a, b, strict=True)):
         return None
     return tuple(max(x, y) if 1 in (x, y) else x for x, y in zip(a, b, strict=True))
-
-
-def _masked_softmax(xp, scores):
-    """Row softmax, in place on ``scores``, that turns rows of -inf (fully masked) into zeros."""
-    row_max = max_last_axis(scores)
-    row_max = xp.where(xp.isfinite(row_max), row_max, 0.0).astype(scores.dtype)
-    scores -= row_max
-    xp.exp(scores, out=scores)
-    total = sum_last_axis(scores)
-    scores *= 1.0 / xp.where(total > 0, total, 1.0).astype(scores.dtype)
-    return scores
-
-
-def attention_composed(q, k, v, attn_mask=None, is_causal: bool = False):
-    """The teaching version with the small ops: matmul, scale, mask, softmax, matmul.
-
-    ``attn_mask`` as in the fused op (boolean: True may attend; or additive floats).
-    Rows that may see no key give NaN here (the fused op gives zeros).
-    """
-    from gradzoo.engine.ops.softmax import softmax_composed
-    from gradzoo.engine.tensor import Tensor
-
-    xp = xp_of(q.data)
-    scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(q.shape[-1]))
-    queries, keys = scores.shape[-2], scores.shape[-1]
-    additive = xp.zeros((queries, keys), dtype=scores.dtype)
-    if is_causal:
-        additive = additive + _additive(xp, xp.tril(xp.ones((queries, keys), dtype=bool)),
-                                        scores.dtype)
-    if attn_mask is not None:
-        additive = additive + (_additive(xp, attn_mask, scores.dtype)
-                               if attn_mask.dtype == bool else attn_mask.astype(scores.dtype))
-    weights = softmax_composed(scores + Tensor._make(additive, False, None), dim=-1)
-    return weights @ v

@@ -13,6 +13,8 @@ class Dropout(Function):
     evaluation needs no change.
     """
 
+    parameters = ("p", "device")
+
     def forward(self, x):
         keep = random_uniform(x.shape, self.device, x.dtype) >= self.p
         self.mask = keep.astype(x.dtype) * (1.0 / (1.0 - self.p))

@@ -9,6 +9,8 @@ from gradzoo.engine.function import Function
 class Embedding(Function):
     """y[..., :] = weight[idx[...], :];  each used row gets the sum of its output gradients."""
 
+    parameters = ("idx",)
+
     def forward(self, weight):
         idx = self.idx
         if not is_integer(idx.dtype):

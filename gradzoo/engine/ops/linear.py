@@ -1,5 +1,9 @@
 """The fully connected layer's op, y = x W^T + b, as ONE matrix product on the rows of x.
 
+With x2 the rows of x, shape (n, in), and g2 = dL/dy as (n, out):
+
+    dL/dx = g2 W,   dL/dW = g2^T x2,   dL/db = sum over the rows of g2
+
 ``linear_composed`` below is the same function written with the small ops
 (MatMul, the transpose, Add); the tests check that the two agree. The fused
 ``Linear`` is what ``F.linear`` runs, because it is faster in two ways:
@@ -16,20 +20,30 @@ from gradzoo.engine.backend import sum_first_axis
 from gradzoo.engine.function import Function
 
 
+def check_fits(x_shape, weight_shape) -> None:
+    """The input's last dimension must be the weight's in_features."""
+    if len(x_shape) == 0 or x_shape[-1] != weight_shape[1]:
+        raise ValueError(f"linear: input of shape {x_shape} does not fit a weight of shape "
+                         f"{weight_shape} (the input's last dimension must be "
+                         f"in_features={weight_shape[1]})")
+
+
+def linear_composed(x, weight, bias=None):
+    """The teaching version: ``x @ W.T + b`` with the small ops (MatMul, Permute, Add)."""
+    check_fits(x.shape, weight.shape)
+    y = x @ weight.T
+    return y if bias is None else y + bias
+
+
 class Linear(Function):
-    """y = x W^T + b, for x (..., in), W (out, in), b (out,) (optional).
+    """y = x W^T + b, for x (..., in), W (out, in), b (out,) (optional); backward above."""
 
-    With x2 the rows of x, shape (n, in), and g2 = dL/dy as (n, out):
-        dL/dx = g2 W,   dL/dW = g2^T x2,   dL/db = sum over the rows of g2
-    """
-
+    parameters = ("has_bias",)
     has_bias = False
+    composed = staticmethod(linear_composed)
 
     def forward(self, x, weight, *bias):
-        if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
-            raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "
-                             f"{weight.shape} (the input's last dimension must be "
-                             f"in_features={weight.shape[1]})")
+        check_fits(x.shape, weight.shape)
         rows = x.reshape(-1, x.shape[-1])
         y = rows @ weight.T
         if self.has_bias:
@@ -46,9 +60,3 @@ class Linear(Function):
             return grad_x, grad_weight
         grad_bias = sum_first_axis(g2) if needs[2] else None
         return grad_x, grad_weight, grad_bias
-
-
-def linear_composed(x, weight, bias=None):
-    """The teaching version: ``x @ W.T + b`` with the small ops (MatMul, Permute, Add)."""
-    y = x @ weight.T
-    return y if bias is None else y + bias

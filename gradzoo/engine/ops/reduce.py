@@ -34,6 +34,7 @@ def _grad_to_input_shape(grad, axes, keepdim, shape):
 class Sum(Function):
     """y = sum_i x_i;  dy/dx_i = 1: the gradient is copied back to every summed element."""
 
+    parameters = ("dim", "keepdim")
     dim = None
     keepdim = False
 
@@ -48,6 +49,7 @@ class Sum(Function):
 class Mean(Function):
     """y = (1/n) sum_i x_i;  dy/dx_i = 1/n."""
 
+    parameters = ("dim", "keepdim")
     dim = None
     keepdim = False
 
@@ -66,6 +68,7 @@ class Mean(Function):
 class Max(Function):
     """y = max_i x_i;  dy/dx_i = 1 for the largest element (split evenly between ties), else 0."""
 
+    parameters = ("dim", "keepdim")
     dim = None
     keepdim = False
 

@@ -10,6 +10,8 @@ from gradzoo.engine.function import Function, unbroadcast
 class Reshape(Function):
     """Same values, new shape (a view when possible); the gradient is reshaped back."""
 
+    parameters = ("shape",)
+
     def forward(self, x):
         try:
             return x.reshape(self.shape)
@@ -24,6 +26,8 @@ class Reshape(Function):
 class Transpose(Function):
     """Swap dimensions ``dim0`` and ``dim1``; swapping them again undoes it."""
 
+    parameters = ("dim0", "dim1")
+
     def forward(self, x):
         return x.swapaxes(self.dim0, self.dim1)
 
@@ -33,6 +37,8 @@ class Transpose(Function):
 
 class Permute(Function):
     """Reorder all dimensions; the inverse permutation puts the gradient back."""
+
+    parameters = ("dims",)
 
     def forward(self, x):
         if sorted(d % max(x.ndim, 1) for d in self.dims) != list(range(x.ndim)):
@@ -58,6 +64,8 @@ class GetItem(Function):
     An element picked twice (``x[[0, 0]]``) gets both gradients added.
     """
 
+    parameters = ("index",)
+
     def forward(self, x):
         return x[self.index]
 
@@ -74,6 +82,7 @@ class GetItem(Function):
 class Concat(Function):
     """Join tensors along ``dim``; the gradient is cut back into the same pieces."""
 
+    parameters = ("dim",)
     dim = 0
 
     def forward(self, *xs):
@@ -93,6 +102,7 @@ class Concat(Function):
 class Stack(Function):
     """Stack same-shaped tensors along a new dimension ``dim``."""
 
+    parameters = ("dim",)
     dim = 0
 
     def forward(self, *xs):
@@ -109,6 +119,8 @@ class Stack(Function):
 
 class Where(Function):
     """y = a where cond else b (``cond`` is a boolean array, not differentiated)."""
+
+    parameters = ("cond",)
 
     def forward(self, a, b):
         return xp_of(a).where(self.cond, a, b)

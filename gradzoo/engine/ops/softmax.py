@@ -1,92 +1,25 @@
 """softmax and log_softmax along one dimension, each with its analytic backward.
 
-Each op is one fused Function: forward and backward written out with the
-formula, computed with as few passes over the array as the formula allows
-(in place where an array is ours), and on a real GPU with fused kernels
-(``gpu_kernels``). ``softmax_composed`` and ``log_softmax_composed`` below are
-the teaching versions, "exp, sum, divide" with the small ops; the tests check
-that both ways agree.
+    softmax:      y_i = exp(x_i - m) / sum_j exp(x_j - m),   m = max_j x_j (no overflow)
+                  dL/dx_i = y_i (g_i - sum_j g_j y_j)        (the Jacobian is diag(y) - y y^T)
+    log_softmax:  y_i = x_i - m - log sum_j exp(x_j - m)     (the log-sum-exp trick)
+                  dL/dx_i = g_i - softmax(x)_i sum_j g_j,    softmax(x) = exp(y)
+
+The composed versions come first: "exp, sum, divide" with the small ops, which
+the engine differentiates by itself. Then the fused ops, the same formulas
+written out on arrays with their backward, in as few passes as the formula
+allows (in place where an array is ours); on a real GPU ``gpu_kernels``
+replaces those array functions by CUDA kernels. The tests check both agree.
 """
 
 from __future__ import annotations
 
-from gradzoo.engine.backend import xp_of
+from gradzoo.engine.backend import overridable, xp_of
 from gradzoo.engine.function import Function
-from gradzoo.engine.gpu_kernels import kernels_for
-
-
-class Softmax(Function):
-    """y_i = exp(x_i - m) / sum_j exp(x_j - m), with m = max_j x_j (no overflow).
-
-    Backward (the Jacobian is diag(y) - y y^T):
-        dL/dx_i = y_i (g_i - sum_j g_j y_j)
-    """
-
-    dim = -1
-
-    def forward(self, x):
-        xp, dim = xp_of(x), self.dim
-        row_max = x.max(axis=dim, keepdims=True)
-        kernels = kernels_for(x)
-        if kernels is not None:  # one GPU pass for the sum, one for the output
-            total = kernels.sum_exp(x, row_max, axis=dim, keepdims=True)
-            self.out = kernels.softmax(x, row_max, total)
-            return self.out
-        e = x - row_max
-        xp.exp(e, out=e)                             # e = exp(x - m), in place
-        e /= e.sum(axis=dim, keepdims=True)          # y = e / sum(e)
-        self.out = e
-        return e
-
-    def backward(self, grad):
-        y, dim = self.out, self.dim
-        kernels = kernels_for(y)
-        if kernels is not None:
-            dot = kernels.sum_product(grad, y, axis=dim, keepdims=True)
-            return (kernels.softmax_backward(grad, y, dot),)
-        gy = grad * y
-        dot = gy.sum(axis=dim, keepdims=True)        # sum_j g_j y_j
-        xp_of(y).subtract(grad, dot, out=gy)         # g - sum_j g_j y_j
-        gy *= y                                      # y * (g - sum_j g_j y_j)
-        return (gy,)
-
-
-class LogSoftmax(Function):
-    """y_i = x_i - m - log sum_j exp(x_j - m)  (the log-sum-exp trick).
-
-    Backward: dL/dx_i = g_i - softmax(x)_i sum_j g_j,   with softmax(x) = exp(y)
-    """
-
-    dim = -1
-
-    def forward(self, x):
-        xp, dim = xp_of(x), self.dim
-        row_max = x.max(axis=dim, keepdims=True)
-        kernels = kernels_for(x)
-        if kernels is not None:
-            total = kernels.sum_exp(x, row_max, axis=dim, keepdims=True)
-            self.out = kernels.log_softmax(x, row_max, total)
-            return self.out
-        shifted = x - row_max
-        e = xp.exp(shifted)
-        shifted -= xp.log(e.sum(axis=dim, keepdims=True))  # x - m - log sum exp(x - m)
-        self.out = shifted
-        return shifted
-
-    def backward(self, grad):
-        xp, dim = xp_of(grad), self.dim
-        total_grad = grad.sum(axis=dim, keepdims=True)
-        kernels = kernels_for(grad)
-        if kernels is not None:
-            return (kernels.log_softmax_backward(grad, self.out, total_grad),)
-        softmax = xp.exp(self.out)
-        softmax *= total_grad
-        xp.subtract(grad, softmax, out=softmax)     # g - softmax * sum(g)
-        return (softmax,)
 
 
 def softmax_composed(x, dim: int = -1):
-    """The teaching version, with the small ops: exp, sum, divide (after subtracting the max).
+    """softmax with the small ops: exp, sum, divide (after subtracting the max).
 
     The max is a constant for the gradient (it cancels), so it is taken off the graph.
     """
@@ -96,6 +29,74 @@ def softmax_composed(x, dim: int = -1):
 
 
 def log_softmax_composed(x, dim: int = -1):
-    """The teaching version: x - m - log(sum(exp(x - m)))."""
+    """log_softmax with the small ops: x - m - log(sum(exp(x - m)))."""
     shifted = x - x.detach().max(dim=dim, keepdim=True)
     return shifted - shifted.exp().sum(dim=dim, keepdim=True).log()
+
+
+@overridable
+def softmax_forward(x, dim: int):
+    """y = exp(x - m) / sum(exp(x - m)) along ``dim``."""
+    e = x - x.max(axis=dim, keepdims=True)
+    xp_of(x).exp(e, out=e)                       # e = exp(x - m), in place
+    e /= e.sum(axis=dim, keepdims=True)          # y = e / sum(e)
+    return e
+
+
+@overridable
+def softmax_backward(grad, y, dim: int):
+    """dL/dx = y (g - sum_j g_j y_j) along ``dim``."""
+    gy = grad * y
+    dot = gy.sum(axis=dim, keepdims=True)        # sum_j g_j y_j
+    xp_of(y).subtract(grad, dot, out=gy)         # g - sum_j g_j y_j
+    gy *= y                                      # y * (g - sum_j g_j y_j)
+    return gy
+
+
+@overridable
+def log_softmax_forward(x, dim: int):
+    """y = x - m - log sum(exp(x - m)) along ``dim``."""
+    xp = xp_of(x)
+    shifted = x - x.max(axis=dim, keepdims=True)
+    shifted -= xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+    return shifted
+
+
+@overridable
+def log_softmax_backward(grad, y, dim: int):
+    """dL/dx = g - exp(y) sum_j g_j along ``dim``."""
+    xp = xp_of(grad)
+    softmax = xp.exp(y)
+    softmax *= grad.sum(axis=dim, keepdims=True)
+    xp.subtract(grad, softmax, out=softmax)      # g - softmax * sum(g)
+    return softmax
+
+
+class Softmax(Function):
+    """y = softmax(x) along ``dim``; backward dL/dx = y (g - sum_j g_j y_j)."""
+
+    parameters = ("dim",)
+    dim = -1
+    composed = staticmethod(softmax_composed)
+
+    def forward(self, x):
+        self.out = softmax_forward(x, self.dim)
+        return self.out
+
+    def backward(self, grad):
+        return (softmax_backward(grad, self.out, self.dim),)
+
+
+class LogSoftmax(Function):
+    """y = log_softmax(x) along ``dim``; backward dL/dx = g - exp(y) sum_j g_j."""
+
+    parameters = ("dim",)
+    dim = -1
+    composed = staticmethod(log_softmax_composed)
+
+    def forward(self, x):
+        self.out = log_softmax_forward(x, self.dim)
+        return self.out
+
+    def backward(self, grad):
+        return (log_softmax_backward(grad, self.out, self.dim),)
