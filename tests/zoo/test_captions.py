@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from gradzoo.engine import Tensor, nn
-from gradzoo.zoo import paired_scores
-from gradzoo.zoo.captions import (
+from gradzoo.zoo.tasks import paired_scores
+from gradzoo.zoo.tasks.captions import (
     ALL_CAPTIONS,
     ALL_LABELS,
     TASKS,

@@ -9,8 +9,8 @@ import pytest
 from gradzoo.engine import Tensor, backend, nn, optim
 from gradzoo.engine import functional as F
 from gradzoo.plugins.testing import check_model
-from gradzoo.zoo import clip
-from gradzoo.zoo.captions import TASKS as CAPTION_TASKS
+from gradzoo.zoo.models import clip
+from gradzoo.zoo.tasks.captions import TASKS as CAPTION_TASKS
 
 TINY = {"hidden": 32, "width": 16, "layers": 1, "heads": 2, "embedding": 8}
 
@@ -60,7 +60,7 @@ def test_captions_that_read_the_same_share_the_target():
                for j in (0, 1)] + [-log_softmax(logits[:, 2])[2]]
     by_hand = (sum(rows) / 3 + sum(columns) / 3) / 2
     assert clip.contrastive_loss(Tensor(logits), positives).item() == pytest.approx(by_hand,
-                                                                                   rel=1e-6)
+                                                                                    rel=1e-6)
 
 
 def test_the_loss_is_symmetric_in_images_and_captions():
@@ -160,7 +160,7 @@ def test_retrieval_is_far_above_chance_after_a_short_training():
 
 def test_clip_trains_scores_and_samples_on_each_device(device, tmp_path):
     """The GPU code path (a CuPy stand-in without a GPU): no host array meets a device one."""
-    from gradzoo.lab.paired_pictures import draw_paired_run
+    from gradzoo.lab.pictures.paired import draw_paired_run
 
     task = make_task()
     model = make_model(task)

@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 
 from gradzoo.engine import Tensor, no_grad
-from gradzoo.lab.setup import SetupError, build_experiment
-from gradzoo.lab.train import Trainer
+from gradzoo.lab.errors import UsageError
+from gradzoo.lab.training.experiment import build_experiment
+from gradzoo.lab.training.loop import Trainer
 from gradzoo.plugins.manager import get_registry
-from gradzoo.zoo.cloze import MASK_SYMBOL, hidden_logits
-from gradzoo.zoo.sequence_tasks import IGNORE
+from gradzoo.zoo.tasks.cloze import MASK_SYMBOL, hidden_logits
+from gradzoo.zoo.tasks.sequence import IGNORE
 
 
 def cloze(**options):
@@ -90,7 +91,7 @@ def test_bert_reads_both_sides():
 
 
 def test_bert_refuses_next_character_prediction():
-    with pytest.raises(SetupError, match="reads both sides.*--task cloze"):
+    with pytest.raises(UsageError, match="reads both sides.*--task cloze"):
         build_experiment(get_registry(), "bert", "chars", {}, seed=0)
 
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from gradzoo.engine import Tensor, nn, no_grad
-from gradzoo.lab import runs
-from gradzoo.lab.setup import build_experiment
-from gradzoo.lab.train import Trainer
+from gradzoo.lab.training import runs
+from gradzoo.lab.training.experiment import build_experiment
+from gradzoo.lab.training.loop import Trainer
 from gradzoo.plugins.manager import get_registry
-from gradzoo.zoo import diffusion, flow, vae
+from gradzoo.zoo.models import diffusion, flow, vae
 
 MODELS = ["vae", "diffusion", "gan", "flow"]
 

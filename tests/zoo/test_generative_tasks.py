@@ -7,13 +7,16 @@ import pytest
 
 from gradzoo.engine import Tensor, nn
 from gradzoo.plugins import SpecError
-from gradzoo.zoo import image_tasks, point_tasks, sample_scores
+from gradzoo.zoo.tasks import sample_scores
+from gradzoo.zoo.tasks.images import TASKS as IMAGE_TASKS
+from gradzoo.zoo.tasks.images import draw_shapes
+from gradzoo.zoo.tasks.points import TASKS as POINT_TASKS
 
 POINT_SETS = ["moons", "circles", "spiral", "ring"]
 
 
 def make(name, seed=0, **options):
-    spec = next(s for s in point_tasks.TASKS + image_tasks.TASKS if s.name == name)
+    spec = next(s for s in POINT_TASKS + IMAGE_TASKS if s.name == name)
     return spec.make(spec.resolve(options), seed)
 
 
@@ -144,7 +147,7 @@ def test_shapes_draws_small_binary_images_of_four_kinds():
 
 def test_a_disc_is_round_and_a_square_fills_its_box():
     rng = np.random.default_rng(0)
-    square, disc = image_tasks.draw_shapes(rng, np.array([0, 1]), 32)
+    square, disc = draw_shapes(rng, np.array([0, 1]), 32)
     assert square.sum() > disc.sum()                   # same kind of size, the disc lacks corners
     rows, cols = np.nonzero(disc)
     height, width = np.ptp(rows) + 1, np.ptp(cols) + 1
@@ -177,7 +180,7 @@ def test_images_reads_an_mnist_idx_file(tmp_path, compress):
     assert task.image_shape == (6, 6) and task.data_dim == 36
     every = np.concatenate([task.splits["train"], task.splits["valid"]])
     np.testing.assert_allclose(np.sort(every, axis=0), np.sort(array.reshape(20, 36) / 255.0,
-                                                                  axis=0), atol=1e-6)
+                                                               axis=0), atol=1e-6)
     assert len(task.splits["valid"]) == 2
     batch = task.batch(8, 0)
     assert batch.images.shape == (8, 36) and 0.0 <= batch.images.numpy().min()

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from gradzoo.engine import Tensor, no_grad
-from gradzoo.lab.setup import build_experiment
-from gradzoo.lab.train import Trainer
+from gradzoo.lab.training.experiment import build_experiment
+from gradzoo.lab.training.loop import Trainer
 from gradzoo.plugins.manager import get_registry
 
 SMALL = {
@@ -76,7 +76,7 @@ def test_generate_continues_the_prompt(model):
 
 def test_transformer_positional_encoding_follows_the_paper():
     """PE(pos, 2i) = sin(pos / 10000^(2i/d)), PE(pos, 2i+1) = cos(pos / 10000^(2i/d))."""
-    from gradzoo.zoo.transformer import sinusoidal_encoding
+    from gradzoo.zoo.models.transformer import sinusoidal_encoding
 
     pe = sinusoidal_encoding(50, 16, "cpu").numpy()
     pos, i, d = 7, 3, 16

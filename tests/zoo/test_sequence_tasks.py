@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from gradzoo.plugins import SpecError
-from gradzoo.zoo import language_tasks, sequence_tasks
+from gradzoo.zoo.tasks import language, sequence
 
 
 def make(name, seed=0, **options):
-    spec = next(s for s in sequence_tasks.TASKS if s.name == name)
+    spec = next(s for s in sequence.TASKS if s.name == name)
     return spec.make(spec.resolve(options), seed)
 
 
@@ -51,7 +51,7 @@ def test_add_writes_the_sum_digit_by_digit():
     batch = make("add", digits=2).batch(20, 0)
     for source, target in zip(batch.source.numpy(), batch.target.numpy()):
         a, b = int("".join(map(str, source[:2]))), int("".join(map(str, source[3:])))
-        assert source[2] == sequence_tasks.PLUS
+        assert source[2] == sequence.PLUS
         assert int("".join(map(str, target))) == a + b
 
 
@@ -62,7 +62,7 @@ def test_stream_puts_sep_between_source_and_target_and_scores_only_the_target():
     assert np.array_equal(inputs.numpy()[:, :3], source)
     assert (inputs.numpy()[:, 3] == batch.sep_token).all()
     assert np.array_equal(inputs.numpy()[:, 4:], target[:, :-1])
-    assert (labels.numpy()[:, :3] == sequence_tasks.IGNORE).all()
+    assert (labels.numpy()[:, :3] == sequence.IGNORE).all()
     assert np.array_equal(labels.numpy()[:, 3:], target)
 
 
@@ -72,13 +72,13 @@ def test_stream_puts_sep_between_source_and_target_and_scores_only_the_target():
     ("recall", {"pairs": 17}, "from 1 to 16"),
 ])
 def test_options_are_validated(name, options, words):
-    spec = next(s for s in sequence_tasks.TASKS if s.name == name)
+    spec = next(s for s in sequence.TASKS if s.name == name)
     with pytest.raises(SpecError, match=words):
         spec.resolve(options)
 
 
 def test_chars_reads_cpython_docs_by_default_and_any_utf8_file(tmp_path):
-    spec = language_tasks.TASKS[0]
+    spec = language.TASKS[0]
     task = spec.make(spec.resolve({"context": 16}), 0)
     assert task.vocab_size > 50
     batch = task.batch(4, 0)
@@ -92,7 +92,7 @@ def test_chars_reads_cpython_docs_by_default_and_any_utf8_file(tmp_path):
 
 
 def test_chars_rejects_a_missing_or_binary_file(tmp_path):
-    spec = language_tasks.TASKS[0]
+    spec = language.TASKS[0]
     with pytest.raises(SpecError, match="no such file"):
         spec.make(spec.resolve({"path": str(tmp_path / "nope.txt")}), 0)
     binary = tmp_path / "blob.bin"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from gradzoo.engine import Tensor, nn
 from gradzoo.engine import functional as F
 from gradzoo.plugins import ModelSpec, Option, hookimpl
-from gradzoo.zoo.decoding import DecoderOnly
+from gradzoo.zoo.models.decoding import DecoderOnly
 
 from gradzoo_tcn.conv import CausalConv1d
 

@@ -23,7 +23,7 @@ import math
 from gradzoo.engine import Tensor, backend, nn
 from gradzoo.engine import functional as F
 from gradzoo.plugins import ModelSpec, Option, hookimpl
-from gradzoo.zoo.generative_parts import MLP, hidden_sizes, standard_normal, width_options
+from gradzoo.zoo.models.generative_parts import MLP, hidden_sizes, standard_normal, width_options
 
 host = backend.array_module("cpu")  # the schedule is worked out on the host in float64
 

@@ -28,8 +28,9 @@ from dataclasses import dataclass
 
 from gradzoo.engine import Tensor, backend, no_grad
 from gradzoo.plugins import Option, TaskSpec, hookimpl
-from gradzoo.zoo.language_tasks import CharTask, default_text, read_text
-from gradzoo.zoo.sequence_tasks import IGNORE
+from gradzoo.plugins.protocols import offers
+from gradzoo.zoo.tasks.language import CharTask, default_text, read_text
+from gradzoo.zoo.tasks.sequence import IGNORE
 
 host = backend.array_module("cpu")
 _SPLIT_OFFSET = {"train": 0, "valid": 1, "test": 2}
@@ -156,7 +157,7 @@ def hidden_logits(model, batch: ClozeBatch) -> Tensor:
     language model gives next-token logits, so the guess for position p comes
     from its output at p-1, which has read positions 0..p-1 only.
     """
-    if getattr(model, "bidirectional", False):
+    if offers(model, "bidirectional"):
         logits = model(batch.tokens)
         return Tensor(logits.data[:, 1:])
     return model(batch.inputs)

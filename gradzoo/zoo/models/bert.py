@@ -2,7 +2,7 @@
 
     x_0   = E_token[t] + E_position[p]                    token + learned position embeddings
     x'_l  = x_l + Attention(LN_1(x_l))   (no mask)         every position sees every other
-    x_l+1 = x'_l + W_2 GELU(W_1 LN_2(x'_l))                the same MLP as gpt
+    x_l+1 = x'_l + W_2 GELU(W_1 LN_2(x'_l))                the same feed-forward as gpt
     logits = LN_f(x_L) E_token^T + b                       the head reuses the token embedding
 
 GPT and BERT share almost every line; the difference is the mask. GPT hides
@@ -22,20 +22,20 @@ from __future__ import annotations
 from gradzoo.engine import Tensor, backend, nn, no_grad
 from gradzoo.engine import functional as F
 from gradzoo.plugins import ModelSpec, Option, hookimpl
-from gradzoo.zoo.decoding import sample_token
-from gradzoo.zoo.gpt import MLP
-from gradzoo.zoo.sequence_tasks import IGNORE
+from gradzoo.zoo.models.blocks import FeedForward
+from gradzoo.zoo.models.decoding import sample_token
+from gradzoo.zoo.tasks.sequence import IGNORE
 
 
 class EncoderBlock(nn.Module):
-    """One pre-LayerNorm block with bidirectional self-attention, then the MLP, each residual."""
+    """One pre-LayerNorm block with bidirectional self-attention, then the feed-forward."""
 
     def __init__(self, width: int, heads: int, dropout: float):
         super().__init__()
         self.ln_1 = nn.LayerNorm(width)
         self.attn = nn.MultiheadAttention(width, heads, dropout=dropout)
         self.ln_2 = nn.LayerNorm(width)
-        self.mlp = MLP(width, dropout)
+        self.mlp = FeedForward(width, activation="gelu", dropout=dropout)
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.ln_1(x)

@@ -19,7 +19,8 @@ import math
 from gradzoo.engine import Tensor, backend, nn, no_grad
 from gradzoo.engine import functional as F
 from gradzoo.plugins import ModelSpec, Option, hookimpl
-from gradzoo.zoo.sequence_tasks import SequenceBatch
+from gradzoo.zoo.models.blocks import FeedForward
+from gradzoo.zoo.tasks.sequence import SequenceBatch
 
 
 def sinusoidal_encoding(length: int, width: int, device: str) -> Tensor:
@@ -38,19 +39,6 @@ def sinusoidal_encoding(length: int, width: int, device: str) -> Tensor:
     return Tensor(encoding, device=device)
 
 
-class FeedForward(nn.Module):
-    """FFN(x) = W_2 ReLU(W_1 x + b_1) + b_2, applied to each position separately."""
-
-    def __init__(self, width: int, hidden: int, dropout: float):
-        super().__init__()
-        self.linear1 = nn.Linear(width, hidden)
-        self.linear2 = nn.Linear(hidden, width)
-        self.dropout = nn.Dropout(dropout)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.dropout(self.linear2(F.relu(self.linear1(x))))
-
-
 class EncoderLayer(nn.Module):
     """Self-attention over the source, then the feed-forward network; residual + LayerNorm each."""
 
@@ -58,7 +46,7 @@ class EncoderLayer(nn.Module):
         super().__init__()
         self.self_attn = nn.MultiheadAttention(width, heads, dropout=dropout)
         self.norm1 = nn.LayerNorm(width)
-        self.feed_forward = FeedForward(width, hidden, dropout)
+        self.feed_forward = FeedForward(width, hidden, activation="relu", dropout=dropout)
         self.norm2 = nn.LayerNorm(width)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -75,7 +63,7 @@ class DecoderLayer(nn.Module):
         self.norm1 = nn.LayerNorm(width)
         self.cross_attn = nn.MultiheadAttention(width, heads, dropout=dropout)
         self.norm2 = nn.LayerNorm(width)
-        self.feed_forward = FeedForward(width, hidden, dropout)
+        self.feed_forward = FeedForward(width, hidden, activation="relu", dropout=dropout)
         self.norm3 = nn.LayerNorm(width)
 
     def forward(self, y: Tensor, memory: Tensor) -> Tensor:

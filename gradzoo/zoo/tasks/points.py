@@ -19,7 +19,7 @@ import math
 
 from gradzoo.engine import backend
 from gradzoo.plugins import Option, TaskSpec, hookimpl
-from gradzoo.zoo.generative_task import GenerativeTask
+from gradzoo.zoo.tasks.generative import GenerativeTask
 
 host = backend.array_module("cpu")
 

@@ -2,7 +2,7 @@
 
     x_0   = E_token[t] + E_position[p]                    token + learned position embeddings
     x'_l  = x_l + Attention(LN_1(x_l))   (causal)          pre-LayerNorm blocks (GPT-2)
-    x_l+1 = x'_l + W_2 GELU(W_1 LN_2(x'_l))                position-wise MLP, 4x wide
+    x_l+1 = x'_l + W_2 GELU(W_1 LN_2(x'_l))                position-wise feed-forward, 4x wide
     logits = W_head LN_f(x_L)
 
 Token n+1 is predicted from tokens 1..n only: the causal mask sets the scores
@@ -13,38 +13,25 @@ while training still processes every position at once.
 from __future__ import annotations
 
 from gradzoo.engine import Tensor, backend, nn
-from gradzoo.engine import functional as F
 from gradzoo.plugins import ModelSpec, Option, hookimpl
-from gradzoo.zoo.decoding import DecoderOnly
-
-
-class MLP(nn.Module):
-    """Position-wise feed-forward network: W_2 GELU(W_1 x), hidden 4x the width."""
-
-    def __init__(self, width: int, dropout: float):
-        super().__init__()
-        self.fc = nn.Linear(width, 4 * width)
-        self.proj = nn.Linear(4 * width, width)
-        self.dropout = nn.Dropout(dropout)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.dropout(self.proj(F.gelu(self.fc(x))))
+from gradzoo.zoo.models.blocks import FeedForward
+from gradzoo.zoo.models.decoding import DecoderOnly
 
 
 class Block(nn.Module):
-    """One pre-LayerNorm transformer block: causal self-attention, then the MLP, each residual."""
+    """One pre-LayerNorm transformer block: causal self-attention, then the feed-forward."""
 
     def __init__(self, width: int, heads: int, dropout: float):
         super().__init__()
         self.ln_1 = nn.LayerNorm(width)
         self.attn = nn.MultiheadAttention(width, heads, dropout=dropout)
         self.ln_2 = nn.LayerNorm(width)
-        self.mlp = MLP(width, dropout)
+        self.mlp = FeedForward(width, activation="gelu", dropout=dropout)
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.ln_1(x)
         x = x + self.attn(h, h, h, is_causal=True)   # x' = x + Attention(LN_1(x))
-        return x + self.mlp(self.ln_2(x))            # x'' = x' + MLP(LN_2(x'))
+        return x + self.mlp(self.ln_2(x))            # x'' = x' + FFN(LN_2(x'))
 
 
 class GPT(DecoderOnly):

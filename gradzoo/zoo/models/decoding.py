@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from gradzoo.engine import Tensor, backend, nn, no_grad
 from gradzoo.engine import functional as F
-from gradzoo.zoo.sequence_tasks import IGNORE, SequenceBatch
+from gradzoo.zoo.tasks.sequence import IGNORE, SequenceBatch
 
 
 class DecoderOnly(nn.Module):

@@ -6,7 +6,7 @@ what it shows.
 Every picture is drawn from three choices made first, and its caption is
 written from the same three, so a caption is always true of its picture:
 
-* shape: square, disc, cross or line (``image_tasks.draw_shapes`` draws it);
+* shape: square, disc, cross or line (``images.draw_shapes`` draws it);
 * size: small (half-size r from size/8 to size/6) or large (r from 7/32 to
   9/32 of the size); the gap between the two ranges leaves no picture on the fence;
 * place: one of 3 x 3, top/middle/bottom times left/middle/right. Along each
@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 from gradzoo.engine import Tensor, backend, no_grad
 from gradzoo.plugins import Option, TaskSpec, hookimpl
-from gradzoo.zoo import paired_scores
-from gradzoo.zoo.image_tasks import SHAPE_NAMES, draw_shapes
+from gradzoo.zoo.tasks import paired_scores
+from gradzoo.zoo.tasks.images import SHAPE_NAMES, draw_shapes
 
 host = backend.array_module("cpu")  # data is made on the host, then moved to the device
 SPLIT_OFFSET = {"train": 0, "valid": 1, "test": 2}

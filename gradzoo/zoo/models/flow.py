@@ -23,7 +23,7 @@ import math
 
 from gradzoo.engine import Tensor, backend, nn
 from gradzoo.plugins import ModelSpec, Option, hookimpl
-from gradzoo.zoo.generative_parts import MLP, hidden_sizes, standard_normal, width_options
+from gradzoo.zoo.models.generative_parts import MLP, hidden_sizes, standard_normal, width_options
 
 HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
 LOGIT_ALPHA = 0.05  # images: the flow models logit(alpha + (1 - 2 alpha) x), as Dinh et al. do

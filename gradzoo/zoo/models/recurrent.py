@@ -11,7 +11,7 @@ from __future__ import annotations
 from gradzoo.engine import Tensor, nn
 from gradzoo.engine import functional as F
 from gradzoo.plugins import ModelSpec, Option
-from gradzoo.zoo.decoding import DecoderOnly
+from gradzoo.zoo.models.decoding import DecoderOnly
 
 
 class RecurrentLM(DecoderOnly):

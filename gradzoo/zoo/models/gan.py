@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from gradzoo.engine import Tensor, nn
 from gradzoo.plugins import ModelSpec, Option, hookimpl
-from gradzoo.zoo.generative_parts import (
+from gradzoo.zoo.models.generative_parts import (
     MLP,
     hidden_sizes,
     softplus,

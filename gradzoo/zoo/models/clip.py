@@ -29,8 +29,8 @@ import math
 from gradzoo.engine import Tensor, backend, nn
 from gradzoo.engine import functional as F
 from gradzoo.plugins import ModelSpec, Option, hookimpl
-from gradzoo.zoo.generative_parts import MLP
-from gradzoo.zoo.gpt import MLP as FeedForward
+from gradzoo.zoo.models.blocks import FeedForward
+from gradzoo.zoo.models.generative_parts import MLP
 
 INITIAL_TEMPERATURE = 0.07
 MAX_LOGIT_SCALE = math.log(100.0)  # t is clamped so that e^t <= 100, as in the paper
@@ -71,7 +71,7 @@ class TextBlock(nn.Module):
         self.ln_1 = nn.LayerNorm(width)
         self.attn = nn.MultiheadAttention(width, heads)
         self.ln_2 = nn.LayerNorm(width)
-        self.mlp = FeedForward(width, 0.0)
+        self.mlp = FeedForward(width, activation="gelu")
 
     def forward(self, x: Tensor, real_keys) -> Tensor:
         h = self.ln_1(x)

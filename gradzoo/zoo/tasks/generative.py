@@ -28,7 +28,7 @@ import contextlib
 from dataclasses import dataclass
 
 from gradzoo.engine import Tensor, backend, no_grad
-from gradzoo.zoo import sample_scores
+from gradzoo.zoo.tasks import sample_scores
 
 host = backend.array_module("cpu")  # data is made on the host, then moved to the device
 SPLIT_OFFSET = {"train": 0, "valid": 1, "test": 2}

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from gradzoo.engine import backend
 from gradzoo.plugins import Option, SpecError, TaskSpec, hookimpl
-from gradzoo.zoo.generative_task import GenerativeTask
+from gradzoo.zoo.tasks.generative import GenerativeTask
 
 host = backend.array_module("cpu")
 SHAPE_NAMES = ("square", "disc", "cross", "line")
