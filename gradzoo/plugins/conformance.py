@@ -14,11 +14,10 @@ import traceback
 from dataclasses import dataclass, field
 
 from gradzoo.engine import Tensor, backend, no_grad
+from gradzoo.plugins.protocols import kind_method
 from gradzoo.plugins.specs import ModelSpec, TaskSpec
 
 host = backend.array_module("cpu")
-KIND_METHODS = {"sequence": "predict", "language": "generate", "generative": "sample",
-                "paired": "similarity"}
 
 
 class CheckFailed(AssertionError):
@@ -118,7 +117,7 @@ def call(what: str, function, *args, **kwargs):
 
 def kind_output(model, subject: Subject, batch):
     """What the model's kind-specific method gives on a small input (in eval mode, seeded)."""
-    method = KIND_METHODS[subject.kind]
+    method = kind_method(subject.kind)
     with evaluating(model), seeded(subject.seed):
         if subject.kind == "sequence":
             return call("predict(source)", model.predict, batch.source)

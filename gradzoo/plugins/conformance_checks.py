@@ -11,9 +11,9 @@ import os
 import tempfile
 from types import SimpleNamespace
 
-from gradzoo.engine import Tensor, backend, graph, io, nn, no_grad, optim
+from gradzoo import graph
+from gradzoo.engine import Tensor, backend, io, nn, no_grad, optim
 from gradzoo.plugins.conformance import (
-    KIND_METHODS,
     CheckFailed,
     CheckSkipped,
     Subject,
@@ -26,6 +26,7 @@ from gradzoo.plugins.conformance import (
     seeded,
     seeded_loss,
 )
+from gradzoo.plugins.protocols import MODEL_METHODS, kind_method, offers
 
 LEARN_STEPS = 40          # "the loss falls within a few dozen steps"
 LEARN_BATCH = 16
@@ -62,8 +63,8 @@ def check_build(subject: Subject) -> str:
     if not params:
         raise CheckFailed("the model has no parameters: assign layers (nn.Linear, ...) or "
                           "nn.Parameter tensors as attributes, after super().__init__()")
-    method = KIND_METHODS[subject.kind]
-    missing = [name for name in ("loss", method) if not callable(getattr(model, name, None))]
+    missing = [name for name in MODEL_METHODS[subject.kind]
+               if not callable(getattr(model, name, None))]
     if missing:
         raise CheckFailed(f"a model for {subject.kind} tasks needs the method(s) "
                           f"{', '.join(missing)} (see gradzoo/plugins/protocols.py)")
@@ -100,7 +101,7 @@ def check_shapes(subject: Subject) -> str:
                           "(computed under no_grad, or through .data / .numpy()?)")
     output = host_values(kind_output(model, subject, batch))
     _check_kind_output(subject, output)
-    return f"loss {loss.item():.4g}; {KIND_METHODS[subject.kind]} gives {tuple(output.shape)}"
+    return f"loss {loss.item():.4g}; {kind_method(subject.kind)} gives {tuple(output.shape)}"
 
 
 def _check_kind_output(subject: Subject, output) -> None:
@@ -216,7 +217,7 @@ def check_causal(subject: Subject) -> str:
     length = (task.source_length + task.target_length if subject.kind == "sequence"
               else task.context)
     model = subject.build()
-    if getattr(model, "bidirectional", False):
+    if offers(model, "bidirectional"):
         raise CheckSkipped("the model says bidirectional = True: it reads both sides by design")
     rng = backend.new_rng(subject.seed)
     tokens = rng.integers(0, task.vocab_size, size=(3, length))
@@ -267,7 +268,7 @@ def check_learns(subject: Subject) -> str:
             raise CheckFailed(f"the loss became {value} at training step {step + 1} (lr {lr}): "
                               f"look for log(0), division by zero or exp of large numbers")
     end = seeded_loss(model, batch, subject.seed).item()
-    if hasattr(model, "train_step"):
+    if offers(model, "train_step"):
         return _check_players_moved(model, before, start, end)
     if not end < start - 0.01 * max(abs(start), 1.0):
         raise CheckFailed(f"the loss did not fall: {start:.4g} before and {end:.4g} after "
@@ -290,8 +291,8 @@ def _check_players_moved(model, before: dict, start: float, end: float) -> str:
 
 
 def _train_step(model, batch, optimizer, settings) -> float:
-    """One step as the lab's Trainer takes it (a model's own ``train_step`` when it has one)."""
-    if hasattr(model, "train_step"):
+    """One step as the lab's Trainer takes it (a model's own ``train_step`` when it offers one)."""
+    if offers(model, "train_step"):
         return float(model.train_step(batch, optimizer, settings))
     loss = model.loss(batch)
     optimizer.zero_grad()
@@ -314,7 +315,7 @@ def check_save_load(subject: Subject) -> str:
         copy = subject.build(seed=subject.seed + 1)
         call("load_state_dict(saved weights) on a new model", copy.load_state_dict, io.load(path))
     pairs = [("loss(batch)", _eval_loss(model, batch, subject), _eval_loss(copy, batch, subject)),
-             (KIND_METHODS[subject.kind], host_values(kind_output(model, subject, batch)),
+             (kind_method(subject.kind), host_values(kind_output(model, subject, batch)),
               host_values(kind_output(copy, subject, batch)))]
     for what, original, loaded in pairs:
         if original.shape != loaded.shape or not host.array_equal(original, loaded):

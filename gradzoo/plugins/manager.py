@@ -33,25 +33,29 @@ from gradzoo.plugins.specs import ModelSpec, SpecError, TaskSpec, did_you_mean
 
 ENTRY_POINT_GROUP = "gradzoo"
 
+# The task a model of each kind is shown on when it names none (``Registry.example_task``).
+USUAL_TASKS = {"sequence": "copy", "language": "chars", "generative": "moons",
+               "paired": "captions"}
+
 # The built-in zoo: module names, loaded the same way as any plugin.
 BUILTIN_PLUGINS: tuple[str, ...] = (
-    "gradzoo.zoo.sequence_tasks",
-    "gradzoo.zoo.language_tasks",
-    "gradzoo.zoo.rnn",
-    "gradzoo.zoo.lstm",
-    "gradzoo.zoo.gru",
-    "gradzoo.zoo.transformer",
-    "gradzoo.zoo.gpt",
-    "gradzoo.zoo.cloze",
-    "gradzoo.zoo.bert",
-    "gradzoo.zoo.point_tasks",
-    "gradzoo.zoo.image_tasks",
-    "gradzoo.zoo.vae",
-    "gradzoo.zoo.diffusion",
-    "gradzoo.zoo.gan",
-    "gradzoo.zoo.flow",
-    "gradzoo.zoo.captions",
-    "gradzoo.zoo.clip",
+    "gradzoo.zoo.tasks.sequence",
+    "gradzoo.zoo.tasks.language",
+    "gradzoo.zoo.models.rnn",
+    "gradzoo.zoo.models.lstm",
+    "gradzoo.zoo.models.gru",
+    "gradzoo.zoo.models.transformer",
+    "gradzoo.zoo.models.gpt",
+    "gradzoo.zoo.tasks.cloze",
+    "gradzoo.zoo.models.bert",
+    "gradzoo.zoo.tasks.points",
+    "gradzoo.zoo.tasks.images",
+    "gradzoo.zoo.models.vae",
+    "gradzoo.zoo.models.diffusion",
+    "gradzoo.zoo.models.gan",
+    "gradzoo.zoo.models.flow",
+    "gradzoo.zoo.tasks.captions",
+    "gradzoo.zoo.models.clip",
 )
 
 
@@ -96,6 +100,25 @@ class Registry:
     def plugin_of(self, kind: str, name: str) -> str:
         return self.owner[(kind, name)]
 
+    def example_task(self, spec: ModelSpec, kind: str | None = None) -> str | None:
+        """The task ``spec``'s model is shown on (list, graph, the kit, the scaffold), or None.
+
+        Its own ``example_task`` when registered and of a kind it runs (of ``kind``,
+        when given), else the usual task of the kind (``USUAL_TASKS``; the model's
+        first kind when ``kind`` is None), else the first registered task of that kind.
+        """
+        if kind is not None and kind not in spec.kinds:
+            raise ValueError(f"model '{spec.name}' runs {', '.join(spec.kinds)} tasks, "
+                             f"not {kind} tasks")
+        own = self.tasks.get(spec.example_task)
+        if own is not None and own.kind in ((kind,) if kind else spec.kinds):
+            return spec.example_task
+        kind = kind or spec.kinds[0]
+        usual = self.tasks.get(USUAL_TASKS.get(kind, ""))
+        if usual is not None and usual.kind == kind:
+            return usual.name
+        return next((name for name, task in self.tasks.items() if task.kind == kind), None)
+
 
 class UnknownNameError(KeyError):
     """A model or task name that no plugin registered."""
@@ -120,12 +143,11 @@ class _Candidate:
     name: str
     source: str
     load: Callable[[], object]
-    builtin: bool = False
     added: bool = False  # added by code (``add_plugin``), e.g. for one test
 
 
 def _builtin_candidates() -> list[_Candidate]:
-    return [_Candidate(name, "built-in", lambda n=name: importlib.import_module(n), True)
+    return [_Candidate(name, "built-in", lambda n=name: importlib.import_module(n))
             for name in BUILTIN_PLUGINS]
 
 

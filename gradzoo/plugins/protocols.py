@@ -1,6 +1,14 @@
 """What tasks and models promise each other, so any model can meet any task of its kind.
 
-These are ``typing.Protocol`` classes: documentation a type checker can use.
+This module is the one list of what a model or task may offer; the lab, the
+conformance kit and the scaffold all read it:
+
+- per kind, what a task has (``TASK_PROTOCOLS``) and the methods a model must
+  have (``MODEL_PROTOCOLS``, ``MODEL_METHODS``): ``loss`` and the kind's own;
+- ``CAPABILITIES``, what a model or task may offer beyond its kind, each with
+  what the lab does with it; ``offers(obj, name)`` asks whether it does.
+
+The protocols are ``typing.Protocol`` classes: documentation a type checker can use.
 A plugin's task or model needs no base class, only these attributes and methods.
 
 Batches are plain objects holding integer or float ``Tensor``s. A sequence
@@ -15,6 +23,7 @@ row i of one describing row i of the other.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -112,9 +121,9 @@ class GenerativeModel(Model, Protocol):
     def sample(self, n: int):
         """``n`` new examples (n, data_dim) drawn from the model alone.
 
-        Optional extras that ``gradzoo sample`` draws when present:
-        ``sample_trajectory`` (diffusion), ``encode``/``reconstruct`` (VAE),
-        ``log_prob`` (flow), ``discriminator`` (GAN).
+        ``gradzoo sample`` draws more pictures for the ``CAPABILITIES`` a model
+        offers: ``sample_trajectory`` (diffusion), ``encode``/``reconstruct``
+        (VAE), ``log_prob`` (flow), ``discriminator`` (GAN).
         """
 
 
@@ -131,3 +140,94 @@ class PairedModel(Model, Protocol):
 
         Row i ranks the captions for image i; column j ranks the images for caption j.
         """
+
+
+# ---------------------------------------------------------------------- per kind
+
+MODEL_PROTOCOLS: dict[str, type] = {"sequence": SequenceModel, "language": LanguageModel,
+                                    "generative": GenerativeModel, "paired": PairedModel}
+TASK_PROTOCOLS: dict[str, type] = {"sequence": SequenceTask, "language": LanguageTask,
+                                   "generative": GenerativeTask, "paired": PairedTask}
+
+
+def _own_methods(protocol: type) -> tuple[str, ...]:
+    """The methods a protocol class declares itself (not those of the protocols it extends)."""
+    return tuple(name for name, value in vars(protocol).items()
+                 if callable(value) and not name.startswith("_"))
+
+
+# The methods a model of each kind must have: ``loss``, and the kind's own method.
+MODEL_METHODS: dict[str, tuple[str, ...]] = {
+    kind: _own_methods(Model) + _own_methods(protocol) for kind, protocol in MODEL_PROTOCOLS.items()
+}
+
+
+def kind_method(kind: str) -> str:
+    """The method that shows what a model of ``kind`` does (predict, generate, sample, ...)."""
+    return MODEL_METHODS[kind][-1]
+
+
+# ---------------------------------------------------------------------- optional capabilities
+
+
+@dataclass(frozen=True)
+class Capability:
+    """Something a model or task may offer beyond its kind, and what the lab does with it.
+
+    ``offered_when`` says what the attribute must be: "callable" (a method), "true"
+    (the value True) or "dict" (a dict of numbers).
+    """
+
+    name: str
+    owner: str  # "model" or "task"
+    offered_when: str
+    purpose: str
+
+
+CAPABILITIES: dict[str, Capability] = {c.name: c for c in (
+    Capability("train_step", "model", "callable",
+               "train_step(batch, optimizer, settings) -> float replaces the lab's step of "
+               "loss, backward, clip and update (a GAN's contest of two players)"),
+    Capability("last_metrics", "model", "dict",
+               "numbers of the latest step (name -> float), logged beside the loss"),
+    Capability("bidirectional", "model", "true",
+               "the model reads both sides of a token by design (bert): the kit's look-ahead "
+               "check is skipped, and cloze tasks score it on the gaps"),
+    Capability("sample_trajectory", "model", "callable",
+               "sample_trajectory(n, snapshots) gives (t, samples) pairs on the way from noise "
+               "to data (diffusion): `gradzoo sample` draws the trajectory"),
+    Capability("encode", "model", "callable",
+               "encode(x) gives the posterior's (mean, ...) of a generative model's latent code "
+               "(VAE): `gradzoo sample` draws test data in the latent space"),
+    Capability("reconstruct", "model", "callable",
+               "reconstruct(x) gives x through the latent code (VAE): pictures of images beside "
+               "their reconstructions"),
+    Capability("log_prob", "model", "callable",
+               "log_prob(x) gives the log-density of points (a flow): a density map of 2-D data"),
+    Capability("discriminator", "model", "callable",
+               "discriminator(x) scores how real points look (GAN): a map of its verdict on 2-D "
+               "data"),
+    Capability("fill_in", "task", "callable",
+               "fill_in(model, batch) gives the model's guesses for the gaps of a batch (cloze): "
+               "`gradzoo sample` shows gaps filled instead of a continuation"),
+)}
+
+
+def offers(obj, capability: str) -> bool:
+    """Whether ``obj`` (a model or task) offers ``capability``, a name from ``CAPABILITIES``.
+
+    >>> class Bert:
+    ...     bidirectional = True
+    >>> offers(Bert(), "bidirectional"), offers(Bert(), "train_step")
+    (True, False)
+    """
+    if capability not in CAPABILITIES:
+        raise ValueError(f"unknown capability {capability!r}; the capabilities a model or task "
+                         f"may offer: {', '.join(CAPABILITIES)}")
+    value = getattr(obj, capability, None)
+    test = CAPABILITIES[capability].offered_when
+    if test == "true":
+        return value is True
+    if test == "dict":
+        return isinstance(value, dict)
+    return callable(value)

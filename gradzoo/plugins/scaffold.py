@@ -7,7 +7,9 @@
       README.md             how to try it, change it and publish it
 
 A sequence or language plugin starts as a bigram baseline, a generative one
-as a Gaussian fit. Nothing is ever overwritten: a taken name, a name that is
+as a Gaussian fit, a paired one as two linear encoders into one space. The
+task it is tried on is the one the registry shows such a model on
+(``Registry.example_task``). Nothing is ever overwritten: a taken name, a name that is
 not a lowercase identifier, or a directory that exists and is not empty is
 refused before anything is written.
 """
@@ -19,17 +21,19 @@ import re
 from pathlib import Path
 from string import Template
 
+from gradzoo.plugins import manager
+from gradzoo.plugins import scaffold_models as models
 from gradzoo.plugins import scaffold_templates as templates
-from gradzoo.plugins.specs import KINDS
+from gradzoo.plugins.specs import KINDS, ModelSpec
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 SUMMARIES = {  # at most 60 characters: what `gradzoo list` shows whole
     "sequence": "bigram baseline: each token guessed from the one before",
     "language": "bigram baseline: each character guessed from the one before",
     "generative": "Gaussian fit: one blob with the data's mean and spread",
+    "paired": "linear encoders: images and captions in one cosine space",
 }
-TRY_TASK = {"sequence": "copy", "language": "chars", "generative": "moons"}
-RIVAL = {"sequence": "gpt", "language": "gpt", "generative": "vae"}
+RIVAL = {"sequence": "gpt", "language": "gpt", "generative": "vae", "paired": "clip"}
 CANNOT = {"sequence": "copy or reverse a string", "language": "use more than the last character"}
 
 
@@ -73,7 +77,19 @@ def distribution_name(name: str) -> str:
     return "gradzoo-" + name.replace("_", "-")
 
 
-def package_files(name: str, kind: str = "sequence") -> dict[str, str]:
+def try_task(name: str, kind: str, registry=None) -> str:
+    """The task the new model is tried on: the one the registry shows a model of ``kind`` on."""
+    registry = manager.get_registry() if registry is None else registry
+    planned = ModelSpec(name=name, summary=SUMMARIES[kind], kinds=(kind,), build=_built_by_package)
+    return registry.example_task(planned) or manager.USUAL_TASKS[kind]
+
+
+def _built_by_package(task, options):
+    """The planned spec only asks the registry for a task; the written package builds the model."""
+    raise ScaffoldError("the plugin is not written yet: its own build() makes the model")
+
+
+def package_files(name: str, kind: str = "sequence", registry=None) -> dict[str, str]:
     """Relative path -> text of every file of the plugin package."""
     if kind not in KINDS:
         raise ScaffoldError(f"unknown kind '{kind}'; choose one of: {', '.join(KINDS)}")
@@ -81,7 +97,8 @@ def package_files(name: str, kind: str = "sequence") -> dict[str, str]:
         "name": name, "kind": kind, "module": f"gradzoo_{name}",
         "distribution": distribution_name(name), "summary": SUMMARIES[kind],
         "class_name": "".join(part.capitalize() for part in name.split("_")),
-        "task": TRY_TASK[kind], "rival": RIVAL[kind], "cannot": CANNOT.get(kind, ""),
+        "task": try_task(name, kind, registry), "rival": RIVAL[kind],
+        "cannot": CANNOT.get(kind, ""),
         "kind_notes": templates.KIND_NOTES[kind],
     }
 
@@ -99,17 +116,19 @@ def package_files(name: str, kind: str = "sequence") -> dict[str, str]:
 
 def _model_template(kind: str) -> str:
     if kind == "generative":
-        return templates.GENERATIVE_MODEL
-    methods = templates.SEQUENCE_METHODS if kind == "sequence" else templates.LANGUAGE_METHODS
+        return models.GENERATIVE_MODEL
+    if kind == "paired":
+        return models.PAIRED_MODEL
+    methods = models.SEQUENCE_METHODS if kind == "sequence" else models.LANGUAGE_METHODS
     ignore = "\nIGNORE = -100  # the label of a position that is not scored\n"
     extra = ignore if kind == "sequence" else ""
-    return (templates.TOKEN_MODEL_HEAD + extra + templates.TOKEN_MODEL_CLASS + methods
-            + templates.TOKEN_SPEC)
+    return (models.TOKEN_MODEL_HEAD + extra + models.TOKEN_MODEL_CLASS + methods
+            + models.TOKEN_SPEC)
 
 
 def _test_template(kind: str) -> str:
-    own = templates.GENERATIVE_TEST if kind == "generative" else templates.TOKEN_TEST
-    return templates.TEST_HEAD + own
+    own = {"generative": templates.GENERATIVE_TEST, "paired": templates.PAIRED_TEST}
+    return templates.TEST_HEAD + own.get(kind, templates.TOKEN_TEST)
 
 
 def write_plugin_package(name: str, directory=None, kind: str = "sequence",
@@ -118,7 +137,7 @@ def write_plugin_package(name: str, directory=None, kind: str = "sequence",
     check_name(name, registry)
     root = Path(directory) if directory is not None else Path(distribution_name(name))
     check_directory(root)
-    files = package_files(name, kind)
+    files = package_files(name, kind, registry)
     written = []
     for relative, text in files.items():
         path = root / relative
@@ -128,10 +147,10 @@ def write_plugin_package(name: str, directory=None, kind: str = "sequence",
     return root, written
 
 
-def next_steps(name: str, root: Path, kind: str) -> list[str]:
+def next_steps(name: str, root: Path, kind: str, registry=None) -> list[str]:
     """The commands to run after writing the package, for the CLI to print."""
     return [f"pip install -e {root}",
             "gradzoo list",
-            f"gradzoo train {name} --task {TRY_TASK[kind]} --steps 200",
+            f"gradzoo train {name} --task {try_task(name, kind, registry)} --steps 200",
             f"gradzoo graph {name}",
             f"cd {root} && pytest"]

@@ -6,19 +6,19 @@
         check_model("bigram")            # a registered name, or the ModelSpec itself
 
 At a tiny size (small widths, short sequences) and on one task of each kind the
-model claims (the spec's ``example_task``, else ``copy``, ``chars``, ``moons``,
-``captions``, unless ``task=`` says otherwise),
-the kit checks, in order:
+model claims (``Registry.example_task``: the spec's ``example_task``, else the
+usual task of the kind, unless ``task=`` says otherwise), the kit checks, in order:
 
 ==========  ================================================================
 spec        summary and options: one short line, help for every option
 build       build(task, options) gives a float32 nn.Module with parameters,
             the same weights for the same seed, and the kind's methods
+            (``protocols.MODEL_METHODS``)
 shapes      loss(batch) is a finite scalar; predict/generate/sample shapes
 gradients   every parameter receives a finite gradient
 gradcheck   backward matches finite differences on a float64 copy
 causal      a decoder-only model never looks ahead (skipped for others, and for
-            a model whose ``bidirectional`` attribute is True, like ``bert``)
+            a model that offers ``bidirectional``, like ``bert``)
 learns      the loss on one batch falls within a few dozen steps
 save_load   weights saved and loaded give identical outputs
 graph       the loss's computation graph can be drawn
@@ -47,9 +47,7 @@ from gradzoo.plugins.conformance import (
 from gradzoo.plugins.conformance_checks import CHECKS, PREREQUISITES
 from gradzoo.plugins.specs import ModelSpec, SpecError, TaskSpec
 
-# The task each kind is checked on, and the small values the kit gives common options.
-DEFAULT_TASKS = {"sequence": "copy", "language": "chars", "generative": "moons",
-                 "paired": "captions"}
+# The small values the kit gives common options.
 TINY_MODEL_OPTIONS = {"hidden": 8, "width": 8, "layers": 1, "heads": 2, "ff": 16, "latent": 2,
                       "noise": 2, "timesteps": 8, "embedding": 4, "couplings": 2, "channels": 8,
                       "state": 4, "kernel": 3, "dropout": 0.0}
@@ -282,19 +280,14 @@ def _task_specs(spec: ModelSpec, task) -> list[TaskSpec]:
             raise ValueError(f"model '{spec.name}' runs {', '.join(spec.kinds)} tasks; task "
                              f"'{task_spec.name}' is a {task_spec.kind} task")
         return [task_spec]
-    return [_default_task(registry, spec, kind) for kind in spec.kinds]
+    return [_example_task_spec(registry, spec, kind) for kind in spec.kinds]
 
 
-def _default_task(registry, spec: ModelSpec, kind: str) -> TaskSpec:
-    named = registry.tasks.get(spec.example_task)
-    if named is not None and named.kind == kind:
-        return named
-    preferred = DEFAULT_TASKS.get(kind)
-    if preferred in registry.tasks and registry.tasks[preferred].kind == kind:
-        return registry.tasks[preferred]
-    for task_spec in registry.tasks.values():
-        if task_spec.kind == kind:
-            return task_spec
+def _example_task_spec(registry, spec: ModelSpec, kind: str) -> TaskSpec:
+    """The task the model is shown on for ``kind``; an error when no such task is registered."""
+    name = registry.example_task(spec, kind)
+    if name is not None:
+        return registry.tasks[name]
     raise ValueError(f"model '{spec.name}' claims {kind} tasks, but no {kind} task is "
                      f"registered to check it on; pass task=... (a TaskSpec works too)")
 

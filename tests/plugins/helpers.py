@@ -52,7 +52,7 @@ def task_plugin(name: str, option: str = "width", summary: str = "a test task"):
     """
     return f'''
         from gradzoo.plugins import Option, TaskSpec, hookimpl
-        from gradzoo.zoo.sequence_tasks import make_reverse
+        from gradzoo.zoo.tasks.sequence import make_reverse
 
 
         def make(options, seed):

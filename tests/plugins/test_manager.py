@@ -76,8 +76,8 @@ def test_the_builtin_zoo_is_loaded_through_the_hooks():
     for name in BUILTIN_PLUGINS:
         record = registry.plugins[name]
         assert record.source == "built-in" and not record.failed
-    assert registry.plugin_of("model", "gpt") == "gradzoo.zoo.gpt"
-    assert registry.plugin_of("task", "reverse") == "gradzoo.zoo.sequence_tasks"
+    assert registry.plugin_of("model", "gpt") == "gradzoo.zoo.models.gpt"
+    assert registry.plugin_of("task", "reverse") == "gradzoo.zoo.tasks.sequence"
     assert isinstance(registry.model("gpt"), ModelSpec)
 
 
@@ -254,8 +254,8 @@ def test_trace_prints_every_hook_call(tmp_path, capsys):
     err = capsys.readouterr().err
     for hook in ("register_tasks", "register_models", "register_commands"):
         assert f"gradzoo: trace: calling {hook} on" in err
-    assert "calling register_tasks on gradzoo.zoo.sequence_tasks" in err
-    assert "calling register_models on gradzoo.zoo.gpt" in err
+    assert "calling register_tasks on gradzoo.zoo.tasks.sequence" in err
+    assert "calling register_models on gradzoo.zoo.models.gpt" in err
     assert "calling register_models on tiny" in err
     assert "register_models on tiny: done" in err
 
@@ -305,7 +305,7 @@ def test_a_failed_plugin_is_unregistered_from_pluggy(tmp_path):
     loader = PluginLoader(plugins_dir=tmp_path, environ={}, warn=lambda message: None)
     loader.load()
     assert "half" not in {name for name, _ in loader.manager.list_name_plugin()}
-    assert "gradzoo.zoo.gpt" in {name for name, _ in loader.manager.list_name_plugin()}
+    assert "gradzoo.zoo.models.gpt" in {name for name, _ in loader.manager.list_name_plugin()}
 
 
 def test_a_command_added_before_a_failure_is_removed(tmp_path):
@@ -341,11 +341,11 @@ def test_an_invalid_spec_fails_only_its_plugin(tmp_path):
 def test_a_duplicate_name_stays_with_the_builtin_and_the_warning_names_both(tmp_path):
     write_plugin(tmp_path, "copycat", model_plugin("gpt", summary="an impostor"))
     registry, warnings = load(plugins_dir=tmp_path)
-    assert registry.plugin_of("model", "gpt") == "gradzoo.zoo.gpt"
+    assert registry.plugin_of("model", "gpt") == "gradzoo.zoo.models.gpt"
     assert registry.model("gpt").summary != "an impostor"
     assert len(warnings) == 1
     assert "model 'gpt'" in warnings[0]
-    assert "'copycat'" in warnings[0] and "'gradzoo.zoo.gpt'" in warnings[0]
+    assert "'copycat'" in warnings[0] and "'gradzoo.zoo.models.gpt'" in warnings[0]
     assert not registry.plugins["copycat"].failed
     assert registry.plugins["copycat"].models == []
 
@@ -393,7 +393,8 @@ def test_strict_mode_turns_a_duplicate_name_into_an_error(tmp_path):
     with pytest.raises(PluginError) as caught:
         load(plugins_dir=tmp_path, GRADZOO_STRICT_PLUGINS="1")
     message = str(caught.value)
-    assert "model 'gpt'" in message and "'copycat'" in message and "'gradzoo.zoo.gpt'" in message
+    assert "model 'gpt'" in message and "'copycat'" in message
+    assert "'gradzoo.zoo.models.gpt'" in message
     assert message.count("GRADZOO_STRICT_PLUGINS") == 1
 
 

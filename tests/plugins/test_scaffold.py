@@ -10,12 +10,13 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from gradzoo.cli import forget_plugins, main
-from gradzoo.plugins import scaffold
+from gradzoo.plugins import KINDS, scaffold
 from gradzoo.plugins.testing import check_model
 from tests.plugin_env import PluginEnvironment, expect_success
 from tests.plugins.helpers import install_distribution, model_plugin
@@ -43,7 +44,7 @@ def test_a_name_that_is_not_a_lowercase_identifier_is_refused(name, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("name, holder", [("gpt", "model 'gpt' of plugin 'gradzoo.zoo.gpt'"),
+@pytest.mark.parametrize("name, holder", [("gpt", "model 'gpt' of plugin 'gradzoo.zoo.models.gpt'"),
                                           ("copy", "task 'copy'"), ("fake_zoo", "the plugin")])
 def test_a_taken_name_is_refused(name, holder, tmp_path, monkeypatch):
     install_distribution(tmp_path / "site", monkeypatch, model_plugin("other_model"),
@@ -84,7 +85,7 @@ def test_an_empty_directory_is_used_and_the_default_is_gradzoo_name(tmp_path, mo
 # ---------------------------------------------------------------------- what it writes
 
 
-@pytest.mark.parametrize("kind", ["sequence", "language", "generative"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_every_kind_writes_a_complete_package(kind):
     files = scaffold.package_files("mymodel", kind)
     assert set(files) == {"pyproject.toml", "gradzoo_mymodel.py", "tests/test_mymodel.py",
@@ -94,6 +95,18 @@ def test_every_kind_writes_a_complete_package(kind):
         compile(files[path], path, "exec")
     assert "CHANGE" in files["gradzoo_mymodel.py"] and "@hookimpl" in files["gradzoo_mymodel.py"]
     assert "conformance_cases(gradzoo_mymodel.SPEC)" in files["tests/test_mymodel.py"]
+    assert f"--kind {kind}" in files["README.md"] and "$" not in files["README.md"]
+
+
+@pytest.mark.parametrize("kind, task, rival", [("sequence", "copy", "gpt"),
+                                               ("language", "chars", "gpt"),
+                                               ("generative", "moons", "vae"),
+                                               ("paired", "captions", "clip")])
+def test_the_plugin_is_tried_on_the_task_the_registry_shows_its_kind_on(kind, task, rival):
+    readme = scaffold.package_files("mymodel", kind)["README.md"]
+    assert f"gradzoo compare mymodel {rival} --task {task} --steps 200" in readme
+    assert f"gradzoo train mymodel --task {task} --steps 200" in scaffold.next_steps(
+        "mymodel", Path("out"), kind)
 
 
 def load_module(path):
@@ -103,8 +116,10 @@ def load_module(path):
     return module
 
 
-@pytest.mark.parametrize("kind, task", [("language", "chars"), ("generative", "moons")])
-def test_language_and_generative_plugins_pass_the_kit_train_draw_and_test(kind, task, tmp_path):
+@pytest.mark.parametrize("kind, task", [("language", "chars"), ("generative", "moons"),
+                                        ("paired", "captions")])
+def test_language_generative_and_paired_plugins_pass_the_kit_train_draw_and_test(kind, task,
+                                                                                 tmp_path):
     """From a plugins directory, without installing: the kit, train, graph, then its own tests."""
     root = tmp_path / "plugin"
     assert new_plugin(f"my_{kind}", "--dir", str(root), "--kind", kind).exit_code == 0

@@ -276,9 +276,9 @@ def test_temporary_plugin_registers_for_the_block_only_even_when_it_raises():
 
 
 def test_temporary_plugin_of_an_already_loaded_module_is_quietly_a_no_op(capsys):
-    module = sys.modules["gradzoo.zoo.gpt"]
+    module = sys.modules["gradzoo.zoo.models.gpt"]
     with temporary_plugin(module) as registry:
-        assert registry.plugin_of("model", "gpt") == "gradzoo.zoo.gpt"
+        assert registry.plugin_of("model", "gpt") == "gradzoo.zoo.models.gpt"
     assert "warning" not in capsys.readouterr().err
 
 
