@@ -1,7 +1,8 @@
 """The ``gradzoo`` command line (click). Thin: it parses, then calls lab/ and engine/.
 
-Usage errors (an unknown model, task or option, a bad run directory) print one
-line and exit with 2; a run stopped by Ctrl-C exits with 130; a diverged run with 1.
+Usage errors (the lab's ``UsageError``: an unknown model, task or option, a bad
+run directory) print one line and exit with 2; a run stopped by Ctrl-C exits
+with 130; a diverged run with 1.
 """
 
 from __future__ import annotations
@@ -71,6 +72,12 @@ def main(plugins_dir):
     transformer, GPT...) to train, compare and draw. Start with
     `gradzoo list`, then `gradzoo train lstm --task reverse`.
     """
+    from gradzoo.engine import backend
+
+    # Training frees and allocates the same array sizes at every step; glibc would hand each
+    # freed buffer back to the kernel and the next step would pay to map it again. This is a
+    # setting of the whole process, so the library never makes it: the CLI owns its process.
+    backend.keep_freed_memory()
 
 
 # ---------------------------------------------------------------------- demo
@@ -99,9 +106,13 @@ def demo(steps, hidden, seed, device):
 @main.command("list")
 def list_command():
     """List the models and tasks every plugin registered."""
+    from gradzoo.engine import backend
     from gradzoo.lab import catalog
     from gradzoo.lab.tables import format_table
 
+    # Counting parameters builds every model: on the CPU that is quick and takes no GPU memory.
+    # The default device is the process's, so the command sets it, never the lab behind it.
+    backend.set_default_device("cpu")
     reg = registry()
     click.echo("Models\n")
     click.echo(format_table(["name", "kinds", "parameters (task)", "plugin", "summary"],
@@ -160,7 +171,7 @@ def plugins():
 @click.argument("name")
 @click.option("--dir", "directory", type=click.Path(), default=None,
               help="Where to write the package (default: ./gradzoo-NAME); must be new or empty.")
-@click.option("--kind", type=click.Choice(["sequence", "language", "generative"]),
+@click.option("--kind", type=click.Choice(["sequence", "language", "generative", "paired"]),
               default="sequence", show_default=True,
               help="The tasks the model runs: a bigram baseline, or a Gaussian fit (generative).")
 def new_plugin(name, directory, kind):
@@ -202,17 +213,18 @@ def new_plugin(name, directory, kind):
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(model, task_name, steps, assignments, seed, lr, batch_size, device, out, resume, quiet):
     """Train MODEL on a task, writing a run directory (config, metrics, weights)."""
-    from gradzoo.lab import training_command
+    from gradzoo.lab.errors import UsageError
+    from gradzoo.lab.training.loop import TrainingStopped
+    from gradzoo.lab.training.session import TrainRequest, train_run
 
     use_device(device)
-    training = {"steps": steps, "lr": lr, "batch_size": batch_size}
+    request = TrainRequest(model, task_name, assignments, seed,
+                           {"steps": steps, "lr": lr, "batch_size": batch_size}, out, resume)
     try:
-        result, run_dir = training_command.run(
-            registry(), model, task_name, assignments, seed, training, out, resume,
-            progress=not quiet, echo=click.echo)
-    except training_command.UsageProblem as error:
+        result, run_dir = train_run(registry(), request, progress=not quiet, echo=click.echo)
+    except UsageError as error:
         raise GradzooError(str(error)) from None
-    except training_command.Stopped as stopped:
+    except TrainingStopped as stopped:
         click.echo(f"\n{stopped}", err=True)
         sys.exit(stopped.exit_code)
     scores = ", ".join(f"{k} {v:.4g}" for k, v in result.scores.items())
@@ -241,13 +253,13 @@ def sample(run_dir, prompt, tokens, temperature, top_k, count, seed, device):
     """Show what a trained run produces: text, answers beside the right ones, gaps filled
     in, or pictures (samples; images beside their best captions)."""
     from gradzoo.lab import sampling
-    from gradzoo.lab.runs import RunError
+    from gradzoo.lab.errors import UsageError
 
     use_device(device)
     try:
         lines = sampling.sample_run(registry(), run_dir, prompt=prompt, tokens=tokens,
                                     temperature=temperature, top_k=top_k, count=count, seed=seed)
-    except (RunError, ValueError) as error:
+    except UsageError as error:
         raise GradzooError(str(error)) from None
     for line in lines:
         click.echo(line)
@@ -260,13 +272,13 @@ def sample(run_dir, prompt, tokens, temperature, top_k, count, seed, device):
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default=None)
 def evaluate(run_dir, batches, device):
     """Score a trained run on fresh data (the task's test split)."""
-    from gradzoo.lab.runs import RunError
-    from gradzoo.lab.session import open_run
+    from gradzoo.lab.errors import UsageError
+    from gradzoo.lab.training.opening import open_run
 
     use_device(device)
     try:
         experiment = open_run(run_dir, registry())
-    except RunError as error:
+    except UsageError as error:
         raise GradzooError(str(error)) from None
     scores = experiment.task.score(experiment.model, batches=batches, split="test")
     click.echo(f"{experiment.model_spec.name} on {experiment.task_spec.name}:")
@@ -302,13 +314,14 @@ def evaluate(run_dir, batches, device):
 def graph_command(model, task_name, assignments, expr, depth, backward, values, walk, unroll,
                   fmt, out, seed, batch_size):
     """Draw the computation graph of one training loss of MODEL (or of --expr) with Graphviz."""
-    from gradzoo.lab import graphs
+    from gradzoo.lab.drawing.graphs import GraphRequest, draw_graph
+    from gradzoo.lab.errors import UsageError
 
-    request = graphs.GraphRequest(model, task_name, assignments, expr, depth, backward, values,
-                                  walk, unroll, fmt, out, seed, batch_size)
+    request = GraphRequest(model, task_name, assignments, expr, depth, backward, values, walk,
+                           unroll, fmt, out, seed, batch_size)
     try:
-        graphs.run(registry() if model is not None else None, request, echo=click.echo)
-    except graphs.UsageProblem as error:
+        draw_graph(registry() if model is not None else None, request, echo=click.echo)
+    except UsageError as error:
         raise GradzooError(str(error)) from None
     except RuntimeError as error:  # Graphviz's dot failed
         raise click.ClickException(str(error)) from None
@@ -343,12 +356,13 @@ def compare(ctx, models, task_name, steps, sweep, seeds, assignments, match_para
     With no arguments: the lesson of why transformers replaced RNNs (rnn, lstm
     and transformer on `remember`, swept over distance 4, 16, 64).
     """
-    from gradzoo.lab import compare_command
-    from gradzoo.lab.compare import CompareError, CompareRequest, parse_sweep
-    from gradzoo.lab.setup import SetupError, parse_assignments
+    from gradzoo.lab.compare.plan import CompareRequest, parse_sweep
+    from gradzoo.lab.compare.session import DEFAULT_LESSON, run_comparison
+    from gradzoo.lab.errors import UsageError
+    from gradzoo.lab.training.experiment import parse_assignments
 
     use_device(device)
-    lesson = compare_command.DEFAULT_LESSON
+    lesson = DEFAULT_LESSON
     if not models and task_name is None:
         models, task_name = lesson["models"], lesson["task"]
         sweep, steps = sweep or lesson["sweep"], steps or lesson["steps"]
@@ -361,9 +375,9 @@ def compare(ctx, models, task_name, steps, sweep, seeds, assignments, match_para
                                  parse_assignments(assignments), match_params, jobs,
                                  out or f"runs/compare-{task_name}",
                                  ctx.find_root().params.get("plugins_dir"))
-        outcome = compare_command.run(registry(), request, resume=resume,
-                                      echo=(lambda *a: None) if as_json else click.echo)
-    except (CompareError, SetupError) as error:
+        outcome = run_comparison(registry(), request, resume=resume,
+                                 echo=(lambda *a: None) if as_json else click.echo)
+    except UsageError as error:
         raise GradzooError(str(error)) from None
     if as_json:
         click.echo(outcome["written"]["results"].read_text(encoding="utf-8"), nl=False)

@@ -100,13 +100,13 @@ def test_list_shows_the_models_and_tasks_with_their_plugins():
     result = assert_ok(gradzoo("list"))
     for name in ("rnn", "lstm", "gru", "transformer", "gpt", "reverse", "copy", "chars"):
         assert f"\n{name} " in result.output
-    assert "gradzoo.zoo.gpt" in result.output
+    assert "gradzoo.zoo.models.gpt" in result.output
     assert result.stderr == ""
 
 
 def test_info_shows_a_models_options_with_defaults_and_allowed_values():
     result = assert_ok(gradzoo("info", "gpt"))
-    assert "model gpt (sequence,language) from plugin gradzoo.zoo.gpt" in result.output
+    assert "model gpt (sequence,language) from plugin gradzoo.zoo.models.gpt" in result.output
     for option in ("layers", "heads", "width", "dropout"):
         assert f"\n{option} " in result.output
     assert "an integer from 1 to 8192" in result.output
@@ -114,7 +114,7 @@ def test_info_shows_a_models_options_with_defaults_and_allowed_values():
 
 def test_info_shows_a_task():
     result = assert_ok(gradzoo("info", "reverse"))
-    assert "task reverse (sequence) from plugin gradzoo.zoo.sequence_tasks" in result.output
+    assert "task reverse (sequence) from plugin gradzoo.zoo.tasks.sequence" in result.output
     assert "length" in result.output
 
 
@@ -125,7 +125,7 @@ def test_info_of_an_unknown_name_suggests_the_closest():
 
 def test_plugins_shows_the_builtin_zoo():
     result = assert_ok(gradzoo("plugins"))
-    for plugin in ("gradzoo.zoo.gpt", "gradzoo.zoo.sequence_tasks"):
+    for plugin in ("gradzoo.zoo.models.gpt", "gradzoo.zoo.tasks.sequence"):
         line = next(line for line in result.output.splitlines() if line.startswith(plugin))
         assert "built-in" in line and " ok " in line
     assert "model gpt" in result.output and "task reverse" in result.output
@@ -226,11 +226,11 @@ def test_a_half_registered_name_is_unknown_afterwards(tmp_path):
 def test_a_duplicate_name_warns_naming_both_plugins_and_the_first_keeps_it(tmp_path):
     write_plugin(tmp_path, "copycat", model_plugin("gpt", summary="an impostor"))
     result = assert_ok(gradzoo("--plugins-dir", tmp_path, "info", "gpt"))
-    assert "from plugin gradzoo.zoo.gpt" in result.stdout
+    assert "from plugin gradzoo.zoo.models.gpt" in result.stdout
     assert "an impostor" not in result.stdout
     assert result.stderr.count("\n") == 1
     assert "model 'gpt'" in result.stderr
-    assert "'copycat'" in result.stderr and "'gradzoo.zoo.gpt'" in result.stderr
+    assert "'copycat'" in result.stderr and "'gradzoo.zoo.models.gpt'" in result.stderr
 
 
 @pytest.mark.parametrize("command", ["list", "train"])
@@ -254,7 +254,7 @@ def test_strict_mode_makes_a_duplicate_name_an_error(tmp_path, monkeypatch):
     write_plugin(tmp_path, "copycat", model_plugin("gpt"))
     monkeypatch.setenv("GRADZOO_STRICT_PLUGINS", "1")
     assert_usage_error(gradzoo("--plugins-dir", tmp_path, "list"), "model 'gpt'", "'copycat'",
-                       "'gradzoo.zoo.gpt'")
+                       "'gradzoo.zoo.models.gpt'")
 
 
 def test_load_plugins_picks_which_plugins_load(tmp_path, monkeypatch):
@@ -335,7 +335,7 @@ def test_set_reaches_model_and_task_options(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["model_options"] == {"width": 8, "heads": 2, "layers": 1, "dropout": 0.0}
     assert config["task_options"] == {"width": 3}
-    assert config["plugin"] == "gradzoo.zoo.gpt"
+    assert config["plugin"] == "gradzoo.zoo.models.gpt"
 
 
 @pytest.mark.parametrize("args, fragments", [

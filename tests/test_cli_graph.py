@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from gradzoo.cli import main
-from gradzoo.lab import graphs
+from gradzoo.lab.drawing import graphs
 
 TINY_GPT = ["--set", "width=8", "--set", "heads=2", "--set", "layers=2"]
 NEURON = ["--expr", "tanh(w*x + b)", "--set", "w=0.5", "--set", "x=2", "--set", "b=-0.3"]

@@ -6,8 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from gradzoo.engine import Tensor, backend, no_grad
-from gradzoo.lab.generative_pictures import draw_generative_run
-from gradzoo.lab.session import open_run
+from gradzoo.lab.errors import UsageError
+from gradzoo.lab.pictures.generative import draw_generative_run
+from gradzoo.lab.training.opening import open_run
+from gradzoo.plugins.manager import Registry
+from gradzoo.plugins.protocols import offers
 
 SEQUENCE_EXAMPLES = 8      # fresh examples shown beside their right answers
 GENERATIVE_SAMPLES = 1000  # points (or images) drawn for the pictures
@@ -15,14 +18,14 @@ PAIRED_PICTURES = 8        # test pictures shown beside their most similar capti
 CLOZE_WINDOWS = 4          # gapped windows shown with the model's fill-ins
 
 
-def sample_run(registry, run_dir, prompt=None, tokens=200, temperature=0.8, top_k=None,
+def sample_run(registry: Registry, run_dir, prompt=None, tokens=200, temperature=0.8, top_k=None,
                count=None, seed=0) -> list[str]:
     """Lines to print for a run: depends on the task's kind."""
     experiment = open_run(run_dir, registry)
     backend.manual_seed(seed)
     model, task = experiment.model, experiment.task
     model.eval()
-    if hasattr(task, "fill_in"):  # a language task with gaps to fill in: cloze
+    if offers(task, "fill_in"):  # a language task with gaps to fill in: cloze
         return gaps_filled(model, task, count or CLOZE_WINDOWS, seed)
     if task.kind == "language":
         return [generate_text(model, task, prompt, tokens, temperature, top_k)]
@@ -33,17 +36,20 @@ def sample_run(registry, run_dir, prompt=None, tokens=200, temperature=0.8, top_
             return draw_generative_run(model, task, count or GENERATIVE_SAMPLES,
                                        Path(run_dir) / "samples")
     if task.kind == "paired":
-        from gradzoo.lab.paired_pictures import draw_paired_run
+        from gradzoo.lab.pictures.paired import draw_paired_run
 
         return draw_paired_run(model, task, count or PAIRED_PICTURES, Path(run_dir) / "samples")
-    raise ValueError(f"sample does not know how to show a {task.kind} task yet")
+    raise UsageError(f"sample does not know how to show a {task.kind} task yet")
 
 
 def generate_text(model, task, prompt, tokens, temperature, top_k) -> str:
     """The prompt and its continuation, sampled one character at a time."""
     prompt = prompt if prompt else "\n"
-    ids = task.encode(prompt)  # ValueError names characters the text never had
-    out = model.generate(Tensor([ids]), tokens, temperature=temperature, top_k=top_k)
+    try:
+        ids = task.encode(prompt)
+        out = model.generate(Tensor([ids]), tokens, temperature=temperature, top_k=top_k)
+    except ValueError as error:  # characters the text never had, a prompt longer than the model's
+        raise UsageError(str(error)) from None
     return task.decode(out.numpy()[0])
 
 

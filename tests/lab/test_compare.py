@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from gradzoo import cli
-from gradzoo.lab.compare import CompareRequest, plan
-from gradzoo.lab.compare_command import run
+from gradzoo.lab.compare.plan import CompareRequest, plan
+from gradzoo.lab.compare.session import run_comparison
 from gradzoo.plugins.manager import get_registry
 
 TINY = {"width": "16", "heads": "2", "layers": "1"}
@@ -25,7 +25,7 @@ def small_compare(out, jobs=1, models=("gpt", "lstm"), plugins_dir=None):
                              sweep_values=["2", "5"], assignments=assignments, jobs=jobs,
                              out=str(out), plugins_dir=plugins_dir)
     registry = get_registry(plugins_dir=plugins_dir, reload=plugins_dir is not None)
-    return run(registry, request, echo=lambda *a: None)
+    return run_comparison(registry, request, echo=lambda *a: None)
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +84,8 @@ def test_sequential_depth_grows_with_length_for_rnn_not_for_transformer(tmp_path
     depth = {}
     for model in ("rnn", "transformer"):
         for length in (4, 8, 16):
-            from gradzoo.lab.compare import measure_depth
-            from gradzoo.lab.setup import build_experiment
+            from gradzoo.lab.compare.workers import measure_depth
+            from gradzoo.lab.training.experiment import build_experiment
 
             experiment = build_experiment(registry, model, "copy", {"length": length, **(
                 {"hidden": "8"} if model == "rnn" else {"width": "8", "heads": "2"})})
@@ -97,7 +97,7 @@ def test_sequential_depth_grows_with_length_for_rnn_not_for_transformer(tmp_path
 
 BROKEN = '''
 from gradzoo.plugins import ModelSpec, hookimpl
-from gradzoo.zoo.gpt import build as build_gpt
+from gradzoo.zoo.models.gpt import build as build_gpt
 
 
 def build(task, options):
@@ -132,16 +132,16 @@ def test_resume_keeps_finished_runs(tmp_path, finished):
                              sweep_values=["2", "5"], assignments={**TINY, "hidden": "16"},
                              out=str(out))
     messages = []
-    run(get_registry(), request, resume=True, echo=messages.append)
+    run_comparison(get_registry(), request, resume=True, echo=messages.append)
     assert sum("done earlier" in m for m in messages) == 4
 
 
 def test_plan_refuses_unknown_options_before_training(tmp_path):
     request = CompareRequest(["gpt", "lstm"], "remember", sweep_option="distanse",
                              sweep_values=["2"], out=str(tmp_path))
-    from gradzoo.lab.compare import CompareError
+    from gradzoo.lab.errors import UsageError
 
-    with pytest.raises(CompareError, match="distance"):
+    with pytest.raises(UsageError, match="distance"):
         plan(get_registry(), request)
 
 
@@ -161,7 +161,7 @@ def test_cli_errors_are_one_line_with_exit_2(tmp_path):
 
 def test_a_generative_compare_shows_each_models_samples_side_by_side(tmp_path):
     request = CompareRequest(["vae", "flow"], "moons", steps=5, out=str(tmp_path))
-    outcome = run(get_registry(), request, echo=lambda *a: None)
+    outcome = run_comparison(get_registry(), request, echo=lambda *a: None)
     assert all(r["metric"] == "energy_distance" for r in outcome["results"])
     assert (tmp_path / "samples.png").stat().st_size > 1000
     page = (tmp_path / "report.html").read_text()
@@ -169,7 +169,7 @@ def test_a_generative_compare_shows_each_models_samples_side_by_side(tmp_path):
 
 
 def test_match_params_brings_parameter_counts_within_ten_percent(tmp_path):
-    from gradzoo.lab.setup import build_experiment, count_parameters
+    from gradzoo.lab.training.experiment import build_experiment, count_parameters
 
     request = CompareRequest(["rnn", "gpt", "lstm"], "copy", match_params=True,
                              assignments={"task.length": "4"}, out=str(tmp_path))

@@ -8,10 +8,10 @@ from click.testing import CliRunner
 
 from gradzoo.cli import main
 from gradzoo.lab import sampling
-from gradzoo.lab.compare import CompareRequest
-from gradzoo.lab.compare_command import run
-from gradzoo.lab.setup import build_experiment
-from gradzoo.lab.train import Trainer
+from gradzoo.lab.compare.plan import CompareRequest
+from gradzoo.lab.compare.session import run_comparison
+from gradzoo.lab.training.experiment import build_experiment
+from gradzoo.lab.training.loop import Trainer
 from gradzoo.plugins.manager import get_registry
 from tests.lab.test_pictures import png_size
 
@@ -59,7 +59,7 @@ def test_compare_reports_a_paired_task(tmp_path):
     assignments = {key: str(value) for key, value in TINY.items()}
     request = CompareRequest(["clip"], "captions", steps=3, assignments=assignments,
                              out=str(tmp_path))
-    outcome = run(get_registry(), request, echo=lambda *a: None)
+    outcome = run_comparison(get_registry(), request, echo=lambda *a: None)
     result, = outcome["results"]
     assert result["status"] == "ok" and result["metric"] == "recall_at_1"
     assert "recall_at_1" in (tmp_path / "report.html").read_text()

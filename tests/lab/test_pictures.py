@@ -9,9 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from gradzoo.cli import forget_plugins, main
-from gradzoo.lab import pictures, sampling
-from gradzoo.lab.setup import build_experiment
-from gradzoo.lab.train import Trainer
+from gradzoo.lab import sampling
+from gradzoo.lab.pictures import figures
+from gradzoo.lab.pictures.generative import samples_over_data
+from gradzoo.lab.training.experiment import build_experiment
+from gradzoo.lab.training.loop import Trainer
 from gradzoo.plugins.manager import get_registry
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -80,14 +82,14 @@ def test_the_cli_prints_the_paths_and_n_sets_the_number_of_samples(tmp_path):
 
 def test_a_picture_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     """A failure while drawing leaves neither the picture nor a temporary file."""
-    figure, _ = pictures.new_figure()
+    figure = figures.new_figure(3.6, 3.6)
 
     def broken_savefig(*args, **kwargs):
         raise OSError("disk full")
 
     monkeypatch.setattr(figure, "savefig", broken_savefig)
     with pytest.raises(OSError, match="disk full"):
-        pictures.save_png(figure, tmp_path / "picture.png")
+        figures.save_figure(figure, tmp_path / "picture.png")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -95,7 +97,7 @@ def test_matplotlib_can_read_what_we_write(tmp_path):
     from matplotlib.image import imread
 
     data = np.random.default_rng(0).normal(size=(50, 2))
-    path = pictures.samples_over_data(tmp_path / "s.png", data + 1, data, "title")
+    path = samples_over_data(tmp_path / "s.png", data + 1, data, "title")
     image = imread(path)
     assert image.ndim == 3 and image.shape[:2][::-1] == png_size(path)
     assert image[..., :3].std() > 0.01                   # not a blank canvas

@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 
-from gradzoo.lab.compare import CompareRequest
-from gradzoo.lab.compare_command import run
+from gradzoo.lab.compare.plan import CompareRequest
+from gradzoo.lab.compare.session import run_comparison
 from gradzoo.plugins.manager import get_registry
 
 pytestmark = pytest.mark.browser
@@ -47,7 +47,7 @@ def test_report_opens_cleanly_in_chromium(tmp_path):
                              sweep_values=["2", "3"],
                              assignments={"width": "8", "heads": "2", "layers": "1", "ff": "8"},
                              out=str(tmp_path / "compare"))
-    outcome = run(get_registry(), request, echo=lambda *a: None)
+    outcome = run_comparison(get_registry(), request, echo=lambda *a: None)
     page = outcome["written"]["report"].read_text(encoding="utf-8")
     checked = tmp_path / "checked.html"
     checked.write_text(page.replace("</body>", CHECK + "</body>"), encoding="utf-8")

@@ -7,9 +7,11 @@ import signal
 import numpy as np
 import pytest
 
-from gradzoo.lab import runs
-from gradzoo.lab.setup import build_experiment
-from gradzoo.lab.train import Trainer, TrainingStopped, TrainSettings, learning_rate
+from gradzoo.lab.errors import RunError
+from gradzoo.lab.training import runs
+from gradzoo.lab.training.experiment import build_experiment
+from gradzoo.lab.training.loop import Trainer, TrainingStopped
+from gradzoo.lab.training.settings import TrainSettings, learning_rate
 from gradzoo.plugins.manager import get_registry
 
 TINY = {"width": 16, "layers": 1, "heads": 2, "length": 3}
@@ -111,8 +113,8 @@ def test_a_checkpoint_cut_off_mid_write_is_refused(tmp_path):
     trainer.train()
     state = json.loads((tmp_path / runs.STATE).read_text())
     runs.write_json(tmp_path / runs.STATE, {**state, "step": 8})  # weights still from step 4
-    with pytest.raises(runs.RunError, match="cut off"):
+    with pytest.raises(RunError, match="cut off"):
         runs.load_checkpoint(tmp_path, tiny_experiment().model)
     (tmp_path / runs.MODEL).write_bytes(b"not a safetensors file")
-    with pytest.raises(runs.RunError, match=runs.MODEL):
+    with pytest.raises(RunError, match=runs.MODEL):
         runs.load_checkpoint(tmp_path, tiny_experiment().model)

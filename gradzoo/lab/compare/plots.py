@@ -1,37 +1,17 @@
-"""The plots of a comparison (matplotlib, imported only when a plot is drawn), as PNG and SVG."""
+"""The plots of a comparison, as PNG and SVG (drawn and saved by ``pictures.figures``)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no window
-    import matplotlib.pyplot as plt
-
-    return plt
+from gradzoo.lab.pictures import figures
 
 
-def save_figure(figure, out: Path, name: str) -> dict:
-    """Write ``name``.png and ``name``.svg atomically (temporary file, then rename)."""
-    paths = {}
-    for extension in ("png", "svg"):
-        target = Path(out) / f"{name}.{extension}"
-        handle, temporary = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=f".{extension}")
-        os.close(handle)
-        try:
-            figure.savefig(temporary, format=extension, dpi=110, bbox_inches="tight")
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        paths[extension] = target
-    _pyplot().close(figure)
-    return paths
+def save_both(figure, out: Path, name: str) -> dict:
+    """Write ``name``.png and ``name``.svg into ``out`` (each atomically); their paths by format."""
+    return {extension: figures.save_figure(figure, Path(out) / f"{name}.{extension}",
+                                           bbox_inches="tight")
+            for extension in ("png", "svg")}
 
 
 def _as_number(value):
@@ -47,9 +27,9 @@ def _models(rows):
 
 def loss_curves(out, rows, sweep_option) -> dict:
     """Training loss against step, one panel per swept value, one line per model."""
-    plt = _pyplot()
     values = list(dict.fromkeys(r["sweep_value"] for r in rows))
-    figure, axes = plt.subplots(1, len(values), figsize=(4.2 * len(values), 3.4), squeeze=False)
+    figure = figures.new_figure(4.2 * len(values), 3.4)
+    axes = figure.subplots(1, len(values), squeeze=False)
     for axis, value in zip(axes[0], values):
         for row in (r for r in rows if r["sweep_value"] == value and r.get("loss_curve")):
             steps, losses = zip(*row["loss_curve"])
@@ -59,15 +39,15 @@ def loss_curves(out, rows, sweep_option) -> dict:
         axis.set_yscale("log")
         axis.legend()
     axes[0][0].set_ylabel("training loss")
-    return {"title": "Loss curves", **save_figure(figure, out, "loss_curves"),
+    return {"title": "Loss curves", **save_both(figure, out, "loss_curves"),
             "text": "Training loss against step for every model (averaged over seeds), one "
                     "panel per value of the swept option. Every model saw the same batches."}
 
 
 def score_against_sweep(out, rows, sweep_option) -> dict:
     """The task's score against the swept option, one line per model (error bars: seeds)."""
-    plt = _pyplot()
-    figure, axis = plt.subplots(figsize=(5.5, 3.8))
+    figure = figures.new_figure(5.5, 3.8)
+    axis = figure.subplots()
     metric = next((r["metric"] for r in rows if r.get("metric")), "score")
     for model in _models(rows):
         points = [(_as_number(r["sweep_value"]), r["score"], r["score_std"] or 0.0)
@@ -82,7 +62,7 @@ def score_against_sweep(out, rows, sweep_option) -> dict:
     axis.legend()
     axis.set_title(f"{metric} against {sweep_option}")
     return {"title": f"{metric} against {sweep_option}",
-            **save_figure(figure, out, "score_vs_sweep"),
+            **save_both(figure, out, "score_vs_sweep"),
             "text": f"How the task's score ({metric}) changes as {sweep_option} grows. On "
                     f"'remember', the distance is how far back the one fact lies: a recurrent "
                     f"model must carry it through every step in between, attention reaches it "
@@ -91,8 +71,8 @@ def score_against_sweep(out, rows, sweep_option) -> dict:
 
 def speed_and_depth(out, rows) -> dict:
     """Seconds per step and sequential depth against sequence length, one line per model."""
-    plt = _pyplot()
-    figure, (speed_axis, depth_axis) = plt.subplots(1, 2, figsize=(10, 3.8))
+    figure = figures.new_figure(10, 3.8)
+    speed_axis, depth_axis = figure.subplots(1, 2)
     for model in _models(rows):
         points = sorted((r["sequence_length"], r["seconds_per_step"], r["sequential_depth"])
                         for r in rows if r["model"] == model and r["sequence_length"])
@@ -107,7 +87,7 @@ def speed_and_depth(out, rows) -> dict:
     speed_axis.legend()
     depth_axis.legend()
     return {"title": "Speed and sequential depth against sequence length",
-            **save_figure(figure, out, "speed_and_depth"),
+            **save_both(figure, out, "speed_and_depth"),
             "text": "Left: seconds per training step. Right: sequential depth, the longest chain "
                     "of ops in one forward pass where each must wait for the one before. A "
                     "recurrent model's chain grows with every token, so its work cannot be spread "
@@ -120,15 +100,15 @@ def samples_side_by_side(out, panels, task, title_option) -> dict:
 
     ``panels`` is a list of (model name, samples as a host array); ``task`` gives the data.
     """
-    plt = _pyplot()
-    figure, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.6), squeeze=False)
+    figure = figures.new_figure(3.6 * len(panels), 3.6)
+    axes = figure.subplots(1, len(panels), squeeze=False)
     data, _ = task.draw(500, 0, "test")
     low, high = data.min(), data.max()
     margin = 0.25 * (high - low)
     for axis, (model, samples) in zip(axes[0], panels):
         if task.image_shape is None:
-            axis.scatter(data[:, 0], data[:, 1], s=3, c="#b0b0b0", label="data")
-            axis.scatter(samples[:, 0], samples[:, 1], s=3, c="#d62728", alpha=0.7,
+            axis.scatter(data[:, 0], data[:, 1], s=3, c=figures.DATA_COLOUR, label="data")
+            axis.scatter(samples[:, 0], samples[:, 1], s=3, c=figures.SAMPLE_COLOUR, alpha=0.7,
                          label="samples")
             axis.set_xlim(low - margin, high + margin)  # the same square window for every model
             axis.set_ylim(low - margin, high + margin)
@@ -137,7 +117,7 @@ def samples_side_by_side(out, panels, task, title_option) -> dict:
             axis.imshow(_tile(samples[:16].reshape(-1, *task.image_shape)), cmap="gray")
             axis.set_axis_off()
         axis.set_title(model)
-    return {"title": "Samples, one panel per model", **save_figure(figure, out, "samples"),
+    return {"title": "Samples, one panel per model", **save_both(figure, out, "samples"),
             "text": f"What each model generates after training ({title_option}), drawn "
                     f"from the model alone: red points over the held-out data in grey "
                     f"(2-D sets), or a grid of generated images."}

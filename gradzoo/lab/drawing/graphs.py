@@ -11,23 +11,22 @@ import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 
-from gradzoo.engine import graph
-from gradzoo.lab.expressions import ExpressionError, evaluate_text
-from gradzoo.lab.setup import SetupError, build_experiment, parse_assignments
+from gradzoo import graph
+from gradzoo.engine.io import write_atomically
+from gradzoo.lab.drawing.expressions import evaluate_text
+from gradzoo.lab.errors import UsageError
+from gradzoo.lab.training.experiment import build_experiment, parse_assignments
+from gradzoo.plugins.manager import Registry
 
 FORMATS = ("svg", "png", "pdf", "dot")
-PREFERRED_TASK = "copy"    # the task a model is drawn on when --task is not given
 MAX_WALK_OPS = 60          # --walk draws one frame per op: a walk is for small graphs
 GIF_SIDE = 1200            # the animation's frames are scaled down to at most this many pixels
 INSTALL_DOT = ("Install Graphviz to get pictures: sudo apt-get install graphviz (Debian, Ubuntu), "
                "brew install graphviz (macOS), conda install graphviz, or "
                "https://graphviz.org/download/")
-
-
-class UsageProblem(ValueError):
-    """The request cannot be carried out as given (the CLI exits with 2)."""
 
 
 @dataclass
@@ -49,7 +48,7 @@ class GraphRequest:
     batch_size: int = 2
 
 
-def run(registry, request: GraphRequest, echo=print) -> list[Path]:
+def draw_graph(registry: Registry | None, request: GraphRequest, echo=print) -> list[Path]:
     """Draw what ``request`` asks for and write it; returns the files written."""
     _check(request)
     tensor, model, name, title = _subject(registry, request)
@@ -68,31 +67,25 @@ def run(registry, request: GraphRequest, echo=print) -> list[Path]:
 
 def _check(request: GraphRequest) -> None:
     if (request.model is None) == (request.expr is None):
-        raise UsageProblem("give a MODEL to draw (gradzoo graph gpt) or an expression "
-                           "(gradzoo graph --expr \"tanh(w*x + b)\" --set w=0.5 ...), not both")
+        raise UsageError("give a MODEL to draw (gradzoo graph gpt) or an expression "
+                         "(gradzoo graph --expr \"tanh(w*x + b)\" --set w=0.5 ...), not both")
     if request.expr is not None and request.task is not None:
-        raise UsageProblem("--task goes with a MODEL; an --expr needs only --set for its names")
+        raise UsageError("--task goes with a MODEL; an --expr needs only --set for its names")
     if request.walk and (request.depth is not None or request.unroll):
-        raise UsageProblem("--walk shows every op, one frame per step of backward: drop "
-                           "--depth and --unroll")
+        raise UsageError("--walk shows every op, one frame per step of backward: drop "
+                         "--depth and --unroll")
     if request.out and request.format and not request.walk:
         suffix = Path(request.out).suffix.lstrip(".")
         if suffix in FORMATS and suffix != request.format:
-            raise UsageProblem(f"--out {request.out} ends in .{suffix} but --format is "
-                               f"{request.format}; make them agree (or drop one)")
+            raise UsageError(f"--out {request.out} ends in .{suffix} but --format is "
+                             f"{request.format}; make them agree (or drop one)")
 
 
 def _subject(registry, request: GraphRequest):
     """(tensor to draw, the model that made it or None, a name for files, a title)."""
-    try:
-        assignments = parse_assignments(request.assignments)
-    except SetupError as error:
-        raise UsageProblem(str(error)) from None
+    assignments = parse_assignments(request.assignments)
     if request.expr is not None:
-        try:
-            return evaluate_text(request.expr, assignments), None, "expr", request.expr
-        except ExpressionError as error:
-            raise UsageProblem(str(error)) from None
+        return evaluate_text(request.expr, assignments), None, "expr", request.expr
     task = request.task or default_task(registry, request.model)
     loss, model = model_loss(registry, request.model, task, assignments, request.seed,
                              request.batch_size)
@@ -100,29 +93,24 @@ def _subject(registry, request: GraphRequest):
     return loss, model, f"{request.model}-{task}", title
 
 
-def default_task(registry, model: str) -> str:
-    """The task to draw a model on: its example task, else ``copy`` if it runs it, else any."""
+def default_task(registry: Registry, model: str) -> str:
+    """The task to draw a model on when --task is not given: ``Registry.example_task``."""
     try:
         spec = registry.model(model)
-    except KeyError as error:
-        raise UsageProblem(str(error)) from None
-    tasks = [name for name, task in registry.tasks.items() if task.kind in spec.kinds]
-    if spec.example_task in tasks:
-        return spec.example_task
-    if not tasks:
-        raise UsageProblem(f"no task can run model '{model}' (it runs {', '.join(spec.kinds)} "
-                           f"tasks); install a plugin with one")
-    return PREFERRED_TASK if PREFERRED_TASK in tasks else tasks[0]
+    except KeyError as error:  # the registry's message names the known models
+        raise UsageError(str(error)) from None
+    task = registry.example_task(spec)
+    if task is None:
+        raise UsageError(f"no task can run model '{model}' (it runs {', '.join(spec.kinds)} "
+                         f"tasks); install a plugin with one")
+    return task
 
 
-def model_loss(registry, model: str, task: str, assignments: dict, seed: int = 0,
+def model_loss(registry: Registry, model: str, task: str, assignments: dict, seed: int = 0,
                batch_size: int = 2):
     """(the training loss of ``model`` on one small batch of ``task``, the model built for it);
     the module calls are recorded, so the drawing can fold modules into boxes."""
-    try:
-        experiment = build_experiment(registry, model, task, assignments, seed)
-    except SetupError as error:
-        raise UsageProblem(str(error)) from None
+    experiment = build_experiment(registry, model, task, assignments, seed)
     batch = experiment.task.batch(batch_size, 0)
     with graph.record():
         return experiment.model.loss(batch), experiment.model
@@ -146,7 +134,7 @@ def write_picture(picture, path: Path, echo=print) -> list[Path]:
     """Write ``path.dot`` always, and the picture at ``path`` when ``dot`` can render it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     dot_path = path.with_suffix(".dot")
-    _write(dot_path, picture.source.encode("utf-8"))
+    write_atomically(dot_path, picture.source)
     fmt = path.suffix.lstrip(".")
     if fmt == "dot":
         echo(f"wrote {dot_path}")
@@ -156,7 +144,7 @@ def write_picture(picture, path: Path, echo=print) -> list[Path]:
              f"no {fmt.upper()} was drawn. {INSTALL_DOT}; then run: "
              f"dot -T{fmt} {dot_path} -o {path}")
         return [dot_path]
-    _write(path, render_bytes(picture, fmt))
+    write_atomically(path, render_bytes(picture, fmt))
     echo(f"wrote {path} (and its DOT source {dot_path})")
     return [path, dot_path]
 
@@ -176,26 +164,26 @@ def write_walk(tensor, title: str, directory: Path, fmt: str, echo=print,
     """The backward walk as numbered frames in ``directory`` (and walk.gif when they are PNG)."""
     ops = len(graph.capture(tensor).ops)
     if ops > MAX_WALK_OPS:
-        raise UsageProblem(f"--walk draws one frame per op, and this graph has {ops:,} ops (at "
-                           f"most {MAX_WALK_OPS}); walk an --expr, or a smaller model "
-                           f"(e.g. --set hidden=4 --set length=2)")
+        raise UsageError(f"--walk draws one frame per op, and this graph has {ops:,} ops (at "
+                         f"most {MAX_WALK_OPS}); walk an --expr, or a smaller model "
+                         f"(e.g. --set hidden=4 --set length=2)")
     try:
         frames = graph.walk(tensor, values=True, title=title, model=model)
-    except ValueError as error:
-        raise UsageProblem(str(error)) from None
+    except ValueError as error:  # a graph the walk cannot show, in the user's terms
+        raise UsageError(str(error)) from None
     directory.mkdir(parents=True, exist_ok=True)
     width = max(2, len(str(len(frames) - 1)))
     can_render = fmt != "dot" and shutil.which("dot") is not None
     stems = [directory / f"frame-{number:0{width}d}" for number in range(len(frames))]
     written = []
     for stem, frame in zip(stems, frames):
-        _write(stem.with_suffix(".dot"), frame.source.encode("utf-8"))
+        write_atomically(stem.with_suffix(".dot"), frame.source)
         written.append(stem.with_suffix(".dot"))
     if can_render:  # one dot process per frame, several at a time
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
             pictures = list(pool.map(lambda frame: render_bytes(frame, fmt), frames))
         for stem, picture in zip(stems, pictures):
-            _write(stem.with_suffix("." + fmt), picture)
+            write_atomically(stem.with_suffix("." + fmt), picture)
             written.append(stem.with_suffix("." + fmt))
     echo(f"wrote {len(frames)} frames of the backward walk to {directory}/ "
          f"(frame-{0:0{width}d} is the start, then one frame per op in the engine's order)")
@@ -228,17 +216,12 @@ def _animate(pngs: list[Path], target: Path) -> Path | None:
         canvas.paste(image, ((width - image.width) // 2, 0))
         frames.append(canvas.quantize(colors=128, method=2))  # 2: fast octree (a diagram)
     durations = [2000] + [1600] * (len(frames) - 2) + [3000]
-    frames[0].save(target, save_all=True, append_images=frames[1:],
+    animation = BytesIO()
+    frames[0].save(animation, format="GIF", save_all=True, append_images=frames[1:],
                    duration=durations[:len(frames)], loop=0)
+    write_atomically(target, animation.getvalue())
     return target
 
 
 def _walk_dir(request: GraphRequest, name: str) -> Path:
     return Path(request.out) if request.out else Path(f"{name}-walk")
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Write whole or not at all: a temporary file, then a rename."""
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)

@@ -16,6 +16,7 @@ import operator
 
 from gradzoo.engine import Tensor
 from gradzoo.engine import functional as F
+from gradzoo.lab.errors import UsageError
 
 FUNCTIONS = {
     "tanh": F.tanh, "exp": F.exp, "log": F.log, "sigmoid": F.sigmoid, "relu": F.relu,
@@ -24,26 +25,20 @@ FUNCTIONS = {
 }
 OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
              ast.Div: operator.truediv, ast.Pow: operator.pow, ast.MatMult: operator.matmul}
-SYMBOLS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
-           ast.MatMult: "@"}
 MAX_LENGTH = 500        # characters in an expression
 MAX_ELEMENTS = 10_000   # numbers in one named value
 ALLOWED = ("names, numbers, + - * / ** @, unary -, parentheses and the functions "
            + ", ".join(sorted(FUNCTIONS)))
 
 
-class ExpressionError(ValueError):
-    """An expression or a value that gradzoo will not evaluate, and why (a usage error)."""
-
-
 def parse(text: str) -> ast.Expression:
     """Parse ``text`` and check that it uses only what is allowed (``ALLOWED``)."""
     if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"--expr is {len(text)} characters long; at most {MAX_LENGTH}")
+        raise UsageError(f"--expr is {len(text)} characters long; at most {MAX_LENGTH}")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
-        raise ExpressionError(f"--expr {text!r} is not a formula: {error}") from None
+        raise UsageError(f"--expr {text!r} is not a formula: {error}") from None
     for node in ast.walk(tree):
         _check(node)
     return tree
@@ -54,22 +49,22 @@ def _check(node) -> None:
     if isinstance(node, (ast.Expression, ast.Name, ast.Load, ast.BinOp, ast.UnaryOp, ast.USub,
                          ast.UAdd)) or type(node) in OPERATORS:
         if isinstance(node, ast.BinOp) and type(node.op) not in OPERATORS:
-            raise ExpressionError(f"--expr: the operator of '{ast.unparse(node)}' is not "
-                                  f"allowed; allowed: {ALLOWED}")
+            raise UsageError(f"--expr: the operator of '{ast.unparse(node)}' is not "
+                             f"allowed; allowed: {ALLOWED}")
         return
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-            raise ExpressionError(f"--expr: {node.value!r} is not a number; allowed: {ALLOWED}")
+            raise UsageError(f"--expr: {node.value!r} is not a number; allowed: {ALLOWED}")
         return
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            raise ExpressionError(f"--expr: '{ast.unparse(node.func)}' is not a function "
-                                  f"gradzoo knows; allowed: {ALLOWED}")
+            raise UsageError(f"--expr: '{ast.unparse(node.func)}' is not a function "
+                             f"gradzoo knows; allowed: {ALLOWED}")
         if len(node.args) != 1 or node.keywords:
-            raise ExpressionError(f"--expr: {node.func.id}() takes exactly one argument, "
-                                  f"as in {node.func.id}(x)")
+            raise UsageError(f"--expr: {node.func.id}() takes exactly one argument, "
+                             f"as in {node.func.id}(x)")
         return
-    raise ExpressionError(f"--expr: '{_source_of(node)}' is not allowed; allowed: {ALLOWED}")
+    raise UsageError(f"--expr: '{_source_of(node)}' is not allowed; allowed: {ALLOWED}")
 
 
 def _source_of(node) -> str:
@@ -91,16 +86,16 @@ def make_values(tree: ast.Expression, assignments: dict[str, str]) -> dict[str, 
     used = list(dict.fromkeys(node.id for node in _plain_names(tree)))
     for name in used:
         if name in FUNCTIONS:
-            raise ExpressionError(f"--expr: '{name}' is a function; call it as {name}(x)")
+            raise UsageError(f"--expr: '{name}' is a function; call it as {name}(x)")
     missing = [name for name in used if name not in assignments]
     if missing:
         sets = " ".join(f"--set {name}=VALUE" for name in missing)
-        raise ExpressionError(f"--expr uses {', '.join(used)}; no value for "
-                              f"{', '.join(missing)}: add {sets}")
+        raise UsageError(f"--expr uses {', '.join(used)}; no value for "
+                         f"{', '.join(missing)}: add {sets}")
     unused = [name for name in assignments if name not in used]
     if unused:
-        raise ExpressionError(f"--set {unused[0]}=...: the expression has no name '{unused[0]}' "
-                              f"(it uses {', '.join(used) or 'no names'})")
+        raise UsageError(f"--set {unused[0]}=...: the expression has no name '{unused[0]}' "
+                         f"(it uses {', '.join(used) or 'no names'})")
     return {name: _tensor(name, assignments[name]) for name in used}
 
 
@@ -109,17 +104,17 @@ def _tensor(name: str, text: str) -> Tensor:
     try:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
-        raise ExpressionError(f"--set {name}={text}: expected a number or a list of numbers, "
-                              f"such as 0.5 or [1, 2, 3]") from None
+        raise UsageError(f"--set {name}={text}: expected a number or a list of numbers, "
+                         f"such as 0.5 or [1, 2, 3]") from None
     if not _numeric(value):
-        raise ExpressionError(f"--set {name}={text}: expected a number or a (nested) list of "
-                              f"numbers, such as 0.5 or [[1, 2], [3, 4]]")
+        raise UsageError(f"--set {name}={text}: expected a number or a (nested) list of "
+                         f"numbers, such as 0.5 or [[1, 2], [3, 4]]")
     try:
         result = Tensor(value, requires_grad=True, dtype="float32")
     except (ValueError, TypeError) as error:
-        raise ExpressionError(f"--set {name}={text}: not a rectangular array ({error})") from None
+        raise UsageError(f"--set {name}={text}: not a rectangular array ({error})") from None
     if result.size > MAX_ELEMENTS:
-        raise ExpressionError(f"--set {name}: {result.size:,} numbers; at most {MAX_ELEMENTS:,}")
+        raise UsageError(f"--set {name}: {result.size:,} numbers; at most {MAX_ELEMENTS:,}")
     result.name = name
     return result
 
@@ -171,7 +166,7 @@ def _apply(node, operands: list, values: dict):
             return -operands[0] if isinstance(node.op, ast.USub) else operands[0]
         return FUNCTIONS[node.func.id](_as_tensor(operands[0]))
     except (ValueError, TypeError, OverflowError, ZeroDivisionError) as error:
-        raise ExpressionError(f"--expr: cannot compute '{ast.unparse(node)}': {error}") from None
+        raise UsageError(f"--expr: cannot compute '{ast.unparse(node)}': {error}") from None
 
 
 def _as_tensor(value):
@@ -183,6 +178,6 @@ def evaluate_text(text: str, assignments: dict[str, str]):
     tree = parse(text)
     result = evaluate(tree, make_values(tree, assignments))
     if not isinstance(result, Tensor) or result.creator is None:
-        raise ExpressionError(f"--expr {text!r} applies no operation to a named value, so there "
-                              f"is no graph to draw; try \"tanh(w*x + b)\" --set w=0.5 ...")
+        raise UsageError(f"--expr {text!r} applies no operation to a named value, so there "
+                         f"is no graph to draw; try \"tanh(w*x + b)\" --set w=0.5 ...")
     return result

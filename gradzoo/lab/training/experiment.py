@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from gradzoo import __version__
 from gradzoo.engine import backend
+from gradzoo.lab.errors import UsageError
+from gradzoo.lab.training.settings import TrainSettings
 from gradzoo.plugins.manager import Registry
-from gradzoo.plugins.specs import ModelSpec, SpecError, TaskSpec, did_you_mean
-
-
-class SetupError(ValueError):
-    """A model, task or option the user asked for does not exist or does not fit (exit 2)."""
+from gradzoo.plugins.specs import ModelSpec, TaskSpec, did_you_mean
 
 
 def split_options(assignments: dict[str, str], model: ModelSpec, task: TaskSpec):
@@ -30,9 +28,9 @@ def split_options(assignments: dict[str, str], model: ModelSpec, task: TaskSpec)
         elif owner == "task":
             task_values[name] = value
         elif owner:
-            raise SetupError(f"--set {key}: the prefix must be 'model.' or 'task.', not '{owner}.'")
+            raise UsageError(f"--set {key}: the prefix must be 'model.' or 'task.', not '{owner}.'")
         elif name in model_names and name in task_names:
-            raise SetupError(f"--set {key}: both model '{model.name}' and task '{task.name}' have "
+            raise UsageError(f"--set {key}: both model '{model.name}' and task '{task.name}' have "
                              f"an option '{name}'; write model.{name}=... or task.{name}=...")
         elif name in model_names:
             model_values[name] = value
@@ -40,7 +38,7 @@ def split_options(assignments: dict[str, str], model: ModelSpec, task: TaskSpec)
             task_values[name] = value
         else:
             both = sorted(model_names | task_names)
-            raise SetupError(f"--set {key}: neither model '{model.name}' nor task '{task.name}' "
+            raise UsageError(f"--set {key}: neither model '{model.name}' nor task '{task.name}' "
                              f"has an option '{name}'{did_you_mean(name, both)}; options: "
                              f"{', '.join(both) or 'none'}")
     return model_values, task_values
@@ -52,7 +50,7 @@ def parse_assignments(pairs) -> dict[str, str]:
     for pair in pairs or ():
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise SetupError(f"--set {pair!r}: expected key=value")
+            raise UsageError(f"--set {pair!r}: expected key=value")
         result[key.strip()] = value.strip()
     return result
 
@@ -66,15 +64,13 @@ class Experiment:
     model_options: dict
     task_options: dict
     seed: int
-    settings: object
+    settings: TrainSettings
     task: object = field(repr=False)
     model: object = field(repr=False)
     plugin: str = "built-in"
 
     def config(self) -> dict:
         """Everything needed to rebuild this experiment (config.json)."""
-        from dataclasses import asdict
-
         return {"format": "gradzoo-run", "gradzoo_version": __version__,
                 "model": self.model_spec.name, "task": self.task_spec.name,
                 "model_options": self.model_options, "task_options": self.task_options,
@@ -84,43 +80,43 @@ class Experiment:
 
 
 def count_parameters(model) -> int:
+    """How many numbers the model learns."""
     return sum(p.size for p in model.parameters())
 
 
 def build_experiment(registry: Registry, model_name: str, task_name: str, assignments=None,
                      seed: int = 0, training: dict | None = None) -> Experiment:
-    """Look up, validate and build a model for a task (``SetupError`` says what is wrong)."""
-    from gradzoo.lab.train import TrainSettings
-
+    """Look up, validate and build a model for a task (a ``UsageError`` says what is wrong)."""
     try:
         model_spec = registry.model(model_name)
         task_spec = registry.task(task_name)
-    except KeyError as error:
-        raise SetupError(str(error)) from None
+    except KeyError as error:  # the registry's message names the known ones
+        raise UsageError(str(error)) from None
     if task_spec.kind not in model_spec.kinds:
-        raise SetupError(f"model '{model_name}' runs {' and '.join(model_spec.kinds)} tasks; "
+        raise UsageError(f"model '{model_name}' runs {' and '.join(model_spec.kinds)} tasks; "
                          f"task '{task_name}' is a {task_spec.kind} task")
     model_values, task_values = split_options(assignments or {}, model_spec, task_spec)
     try:
         model_options = model_spec.resolve(model_values)
         task_options = task_spec.resolve(task_values)
-        settings = TrainSettings.build(model_spec.training, training)
-    except (SpecError, ValueError) as error:
-        raise SetupError(str(error)) from None
+    except ValueError as error:  # SpecError: a value of the wrong type or out of range
+        raise UsageError(str(error)) from None
+    settings = TrainSettings.build(model_spec.training, training)
     return rebuild(registry, model_spec, task_spec, model_options, task_options, seed, settings)
 
 
-def rebuild(registry, model_spec, task_spec, model_options, task_options, seed, settings):
+def rebuild(registry: Registry, model_spec: ModelSpec, task_spec: TaskSpec, model_options: dict,
+            task_options: dict, seed: int, settings: TrainSettings) -> Experiment:
     """Build the task and the model from resolved options (a run directory does this too)."""
     backend.manual_seed(seed)
     try:
         task = task_spec.make(dict(task_options), seed)
     except ValueError as error:  # SpecError too: options that do not fit together
-        raise SetupError(str(error)) from None
+        raise UsageError(str(error)) from None
     try:
         model = model_spec.build(task, dict(model_options))
     except ValueError as error:  # e.g. heads that do not divide width
-        raise SetupError(f"model '{model_spec.name}' cannot be built with these options: "
+        raise UsageError(f"model '{model_spec.name}' cannot be built with these options: "
                          f"{error}") from None
     return Experiment(model_spec, task_spec, model_options, task_options, seed, settings,
                       task, model, registry.plugin_of("model", model_spec.name))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gradzoo.lab import runs
-from gradzoo.lab.setup import Experiment, SetupError, rebuild
-from gradzoo.lab.train import TrainSettings
+from gradzoo.lab.errors import RunError, UsageError
+from gradzoo.lab.training import runs
+from gradzoo.lab.training.experiment import Experiment, rebuild
+from gradzoo.lab.training.settings import TrainSettings
+from gradzoo.plugins.manager import Registry
 
 
-def open_run(run_dir, registry, load_weights: bool = True) -> Experiment:
+def open_run(run_dir, registry: Registry, load_weights: bool = True) -> Experiment:
     """The experiment of ``run_dir`` as config.json describes it, with its last weights."""
     path = runs.check_run_dir(run_dir)
     config = runs.read_json(path / runs.CONFIG)
@@ -21,18 +23,18 @@ def open_run(run_dir, registry, load_weights: bool = True) -> Experiment:
         model_options = model_spec.resolve(config["model_options"])
         task_options = task_spec.resolve(config["task_options"])
     except KeyError as error:
-        raise runs.RunError(f"{path / runs.CONFIG}: {error} (was the plugin that provided it "
-                            f"uninstalled?)") from None
-    except ValueError as error:
-        raise runs.RunError(f"{path / runs.CONFIG}: {error}") from None
+        raise RunError(f"{path / runs.CONFIG}: {error} (was the plugin that provided it "
+                       f"uninstalled?)") from None
+    except (ValueError, UsageError) as error:  # an option or a training setting that is wrong
+        raise RunError(f"{path / runs.CONFIG}: {error}") from None
     try:
         experiment = rebuild(registry, model_spec, task_spec, model_options, task_options,
                              config.get("seed", 0), settings)
-    except SetupError as error:
-        raise runs.RunError(f"{path}: {error}") from None
+    except UsageError as error:
+        raise RunError(f"{path}: {error}") from None
     if load_weights:
         if not (path / runs.STATE).exists():
-            raise runs.RunError(f"{path} has no checkpoint yet ({runs.STATE} is missing)")
+            raise RunError(f"{path} has no checkpoint yet ({runs.STATE} is missing)")
         runs.load_checkpoint(path, experiment.model)
     return experiment
 
@@ -51,4 +53,4 @@ def _check_config(config: dict, path: Path) -> None:
         value = config.get(key)
         if not isinstance(value, kind) or isinstance(value, bool):
             problem = "is missing" if key not in config else f"is not {_TYPE_WORDS[kind]}"
-            raise runs.RunError(f"{path} is damaged: '{key}' {problem}")
+            raise RunError(f"{path} is damaged: '{key}' {problem}")

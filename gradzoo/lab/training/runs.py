@@ -6,19 +6,19 @@
     optimizer.safetensors  the optimizer's moments of the same checkpoint
     state.json           the step and random-generator state of that checkpoint
 
-Every file is written to a temporary file and then renamed, so an interrupted
-run leaves its last checkpoint whole. Weights are safetensors, never pickle.
+Every file is written to a temporary file and then renamed (``io.write_atomically``),
+so an interrupted run leaves its last checkpoint whole, and every file gets the
+user's usual permissions. Weights are safetensors, never pickle.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from gradzoo.engine import io
 from gradzoo.engine.nn import StateDictError
+from gradzoo.lab.errors import RunError
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
@@ -27,28 +27,13 @@ OPTIMIZER = "optimizer.safetensors"
 STATE = "state.json"
 
 
-class RunError(Exception):
-    """A run directory that is missing, foreign or damaged; the message says which file and why."""
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename (never half-written)."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: Path, data) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    """``data`` as indented JSON with sorted keys, written atomically."""
+    io.write_atomically(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def read_json(path: Path):
+    """The JSON in ``path``, or a RunError saying it is missing or not JSON."""
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -81,8 +66,18 @@ def read_metrics(run_dir: Path) -> list[dict]:
 def truncate_metrics(run_dir: Path, after_step: int) -> None:
     """Drop metric lines logged after ``after_step`` (a resumed run logs them again)."""
     kept = [r for r in read_metrics(run_dir) if r.get("step", 0) <= after_step]
-    write_text_atomic(Path(run_dir) / METRICS, "".join(json.dumps(r, sort_keys=True) + "\n"
-                                                         for r in kept))
+    lines = "".join(json.dumps(record, sort_keys=True) + "\n" for record in kept)
+    io.write_atomically(Path(run_dir) / METRICS, lines)
+
+
+def free_run_dir(model: str, task: str, root: str = "runs") -> Path:
+    """runs/MODEL-TASK, or runs/MODEL-TASK-2, -3... if taken (an old run is never overwritten)."""
+    base = Path(root) / f"{model}-{task}"
+    candidate, number = base, 1
+    while candidate.exists() and any(candidate.iterdir()):
+        number += 1
+        candidate = Path(f"{base}-{number}")
+    return candidate
 
 
 def check_run_dir(run_dir) -> Path:

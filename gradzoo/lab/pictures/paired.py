@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gradzoo.engine import Tensor, backend, no_grad
-from gradzoo.lab import pictures
+from gradzoo.lab.pictures import figures
 
 host = backend.array_module("cpu")
 POOL = 512        # test pairs whose different captions are the candidates
@@ -66,21 +66,11 @@ def caption_table(truths, best) -> list[str]:
     return lines
 
 
-def _figure(width: float, height: float):
-    """A Figure on the Agg canvas (no window, no global state)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), dpi=pictures.DPI)
-    FigureCanvasAgg(figure)
-    return figure
-
-
 def top_captions_picture(path, images, truths, best, title: str) -> Path:
     """A row per picture: the image, then its best captions with scores (the true one green)."""
     rows = len(images)
     height = 0.9 * rows + 0.5
-    figure = _figure(6.5, height)
+    figure = figures.new_figure(6.5, height)
     axes = figure.subplots(rows, 2, squeeze=False, gridspec_kw={"width_ratios": [1, 6]})
     for (image_ax, text_ax), image, truth, choices in zip(axes, images, truths, best):
         image_ax.imshow(image, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
@@ -95,14 +85,14 @@ def top_captions_picture(path, images, truths, best, title: str) -> Path:
                     fontsize=9)
     figure.subplots_adjust(left=0.03, right=0.98, bottom=0.02, top=1 - 0.45 / height,
                            hspace=0.15)
-    return pictures.save_png(figure, path)
+    return figures.save_figure(figure, path)
 
 
 def similarity_picture(path, matrix, captions) -> Path:
     """The (n, n) cosine similarities as colours, picture i's row against caption j's column."""
     count = len(matrix)
     size = 2.5 + 0.45 * count
-    figure = _figure(size + 2.0, size)
+    figure = figures.new_figure(size + 2.0, size)
     ax = figure.subplots()
     mesh = ax.imshow(matrix, cmap="viridis", vmin=-1.0, vmax=1.0)
     figure.colorbar(mesh, ax=ax, shrink=0.8).set_label("cosine similarity", fontsize=8)
@@ -117,4 +107,4 @@ def similarity_picture(path, matrix, captions) -> Path:
                         color="black" if matrix[i, j] > 0.3 else "white")
     ax.set_title("similarity of test pictures (rows) and their captions (columns)", fontsize=9)
     figure.tight_layout()
-    return pictures.save_png(figure, path)
+    return figures.save_figure(figure, path)

@@ -15,7 +15,7 @@ import platform
 from pathlib import Path
 
 from gradzoo import __version__
-from gradzoo.lab import runs
+from gradzoo.engine.io import write_atomically
 from gradzoo.lab.tables import format_table
 
 NUMBERS = ("parameters", "seconds_per_step", "tokens_per_second", "train_loss", "valid_loss",
@@ -117,7 +117,7 @@ def write_results(out: Path, request, results, rows) -> Path:
                         "match_params": request.match_params},
             "machine": machine(), "summary": rows, "jobs": results}
     path = Path(out) / "results.json"
-    runs.write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
+    write_atomically(path, json.dumps(data, indent=2, default=str) + "\n")
     return path
 
 
@@ -145,7 +145,7 @@ def report_html(out: Path, request, rows, plots, graphs, tables_text) -> Path:
             "pre{background:#f6f6f6;padding:1em;overflow-x:auto;}img,svg{max-width:100%;"
             "height:auto;}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
     path = Path(out) / "report.html"
-    runs.write_text_atomic(path, page)
+    write_atomically(path, page)
     return path
 
 

@@ -23,54 +23,15 @@ import math
 import signal
 import threading
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
-from gradzoo.engine import backend, nn, optim
-from gradzoo.lab import runs
-from gradzoo.lab.setup import Experiment
-
-
-@dataclass
-class TrainSettings:
-    """How to train: the lab's defaults, overridden by a model's ``training``, then the CLI."""
-
-    steps: int = 1000
-    batch_size: int = 32
-    lr: float = 3e-3
-    warmup: int = 50
-    min_lr_ratio: float = 0.1
-    weight_decay: float = 0.01
-    clip: float = 1.0
-    eval_every: int = 100
-    log_every: int = 10
-
-    @classmethod
-    def build(cls, *layers: dict) -> TrainSettings:
-        """Defaults updated by each dict in turn (later wins); unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        values = {}
-        for layer in layers:
-            for key, value in (layer or {}).items():
-                if key not in known:
-                    raise ValueError(f"unknown training setting '{key}'; allowed: "
-                                     f"{', '.join(sorted(known))}")
-                if value is not None:
-                    values[key] = value
-        return cls(**values)
-
-
-def learning_rate(step: int, settings: TrainSettings) -> float:
-    """Linear warm-up to ``lr``, then cosine decay to ``min_lr_ratio * lr`` at the last step.
-
-    warm-up:  lr * step / warmup
-    decay:    min + (lr - min) * (1 + cos(pi * progress)) / 2,  progress from 0 to 1
-    """
-    if step <= settings.warmup:
-        return settings.lr * step / max(settings.warmup, 1)
-    progress = (step - settings.warmup) / max(settings.steps - settings.warmup, 1)
-    low = settings.lr * settings.min_lr_ratio
-    return low + (settings.lr - low) * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+from gradzoo.engine import backend, io, nn, optim
+from gradzoo.lab.errors import RunError
+from gradzoo.lab.training import runs
+from gradzoo.lab.training.experiment import Experiment
+from gradzoo.lab.training.settings import learning_rate
+from gradzoo.plugins.protocols import offers
 
 
 class TrainingStopped(Exception):
@@ -134,21 +95,20 @@ class Trainer:
         """A new run: write config.json and an empty metrics file."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         runs.write_json(self.run_dir / runs.CONFIG, self.experiment.config())
-        runs.write_text_atomic(self.run_dir / runs.METRICS, "")
+        io.write_atomically(self.run_dir / runs.METRICS, "")
 
     def resume(self) -> None:
         """Continue from the last checkpoint: weights, optimizer moments, step, random state."""
         if not (self.run_dir / runs.STATE).exists():
-            raise runs.RunError(f"{self.run_dir} has no checkpoint to resume from "
-                                f"({runs.STATE} is missing)")
+            raise RunError(f"{self.run_dir} has no checkpoint to resume from "
+                           f"({runs.STATE} is missing)")
         state = runs.load_checkpoint(self.run_dir, self.model, self.optimizer)
         self.step = state["step"]
         try:
             backend.set_rng_state(state["rng"])
         except (KeyError, TypeError, ValueError) as error:
-            raise runs.RunError(f"{self.run_dir / runs.STATE} is damaged: its random-generator "
-                                f"state cannot be restored ({type(error).__name__}: {error})") \
-                from None
+            raise RunError(f"{self.run_dir / runs.STATE} is damaged: its random-generator "
+                           f"state cannot be restored ({type(error).__name__}: {error})") from None
         runs.truncate_metrics(self.run_dir, self.step)
 
     # ------------------------------------------------------------------ the loop
@@ -174,12 +134,12 @@ class Trainer:
                         f"its last good checkpoint (step {self._checkpoint_step()}). Try a lower "
                         f"learning rate (--lr) or stronger clipping.", 1, step)
                 self.step = step
-                window_tokens += _tokens(batch)
+                window_tokens += batch_tokens(batch)
                 bar.update(1, (loss_value, window_tokens / max(time.perf_counter() - window_start,
                                                                1e-9)))
                 if step % settings.log_every == 0 or step == settings.steps:
                     speed = window_tokens / max(time.perf_counter() - window_start, 1e-9)
-                    extra = dict(getattr(self.model, "last_metrics", None) or {})
+                    extra = self.model.last_metrics if offers(self.model, "last_metrics") else {}
                     runs.append_metrics(self.run_dir, {"step": step, "loss": loss_value, "lr": lr,
                                                        "tokens_per_s": speed,
                                                        "elapsed_s": time.perf_counter() - started,
@@ -197,7 +157,7 @@ class Trainer:
     def _train_step(self, batch, lr: float) -> float:
         """One optimisation step; a model with its own ``train_step`` (a GAN) takes over here."""
         self.optimizer.lr = lr
-        if hasattr(self.model, "train_step"):
+        if offers(self.model, "train_step"):
             return float(self.model.train_step(batch, self.optimizer, self.settings))
         loss = self.model.loss(batch)
         self.optimizer.zero_grad()
@@ -248,7 +208,7 @@ class _Null:
         return False
 
 
-def _tokens(batch) -> int:
+def batch_tokens(batch) -> int:
     """Number of tokens (or samples) in a batch, for the tokens-per-second figure."""
     for name in ("inputs", "source", "points", "images"):
         value = getattr(batch, name, None)
