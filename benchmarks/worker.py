@@ -46,6 +46,10 @@ def run_case(framework: str, workload: str, quick: bool, gpu: bool) -> dict:
     device, sync = "cpu", None
     if gpu:
         device, sync = _gpu_device(framework)
+    if framework.startswith("gradzoo"):  # as the gradzoo command does at start-up
+        from gradzoo.engine import backend
+
+        backend.keep_freed_memory()
     module = __import__(f"benchmarks.{module_name}", fromlist=[function_name])
     step = getattr(module, function_name)(size, device, **extra)
     warmup, runs, repeat = (QUICK_REPEATS if quick else REPEATS)[workload]

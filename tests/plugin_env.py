@@ -59,5 +59,3 @@ def expect_success(done: subprocess.CompletedProcess, what: str) -> str:
     assert done.returncode == 0, (f"{what} exited with {done.returncode}\n--- stdout\n"
                                   f"{done.stdout[-3000:]}\n--- stderr\n{done.stderr[-3000:]}")
     return done.stdout
-
-

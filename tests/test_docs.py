@@ -3,7 +3,7 @@ tour and the plugin guide show run, docs/cli.md is what the commands say, and ev
 docs/zh/ mirrors has its Chinese version, in step with the English one.
 
 A fenced ``python`` block whose first line is a path comment, such as
-``# gradzoo/zoo/gpt.py``, quotes that file: its lines must appear there, in
+``# gradzoo/zoo/models/gpt.py``, quotes that file: its lines must appear there, in
 order and together (indentation aside), so an equation in the docs always sits
 beside the lines that really compute it.
 """
