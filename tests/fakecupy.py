@@ -217,7 +217,7 @@ for _name in ("neg", "pos", "abs", "invert"):
 for _name in ("int", "float", "complex", "bool", "len", "str", "format"):  # as NumPy does
     setattr(ndarray, f"__{_name}__",
             lambda self, *args, _f=f"__{_name}__": getattr(self._a, _f)(*args))
-for _name in ("shape", "dtype", "ndim", "size", "itemsize", "nbytes", "strides"):
+for _name in ("shape", "dtype", "ndim", "size", "itemsize", "nbytes", "strides", "flags"):
     setattr(ndarray, _name, property(operator.attrgetter(f"_a.{_name}")))
 for _name in ("all", "any", "argmax", "argmin", "argsort", "clip", "conj", "copy", "cumsum",
               "dot", "fill", "flatten", "max", "mean", "min", "nonzero", "prod", "ravel",

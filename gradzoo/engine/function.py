@@ -32,6 +32,12 @@ class Function:
     ``forward`` for use in ``backward``. The input tensors are available in
     ``backward`` as ``self.inputs``, and ``self.needs_input_grad[i]`` says
     whether input ``i`` needs a gradient (skip the work when it does not).
+
+    Inputs of mixed dtypes are promoted first as PyTorch promotes them
+    (``result_dtype``), so ``forward`` sees arrays of one dtype. A ValueError from
+    ``forward`` (NumPy's "could not be broadcast", a shape check) reaches the user as
+    a RuntimeError, the type PyTorch raises for shapes that do not fit; check the
+    arguments whose errors should stay ValueErrors before calling ``apply``.
     """
 
     inputs: tuple[Tensor, ...] = ()
@@ -61,7 +67,14 @@ class Function:
         for t in tensors:  # one loop, not two list comprehensions (each a call in Python 3.11)
             arrays.append(t.data)
             needs.append(t.requires_grad)
-        out_data = fn.forward(*arrays)
+        try:
+            out_data = fn.forward(*arrays)
+        except ValueError as error:  # NumPy's shape errors; PyTorch raises RuntimeError for them
+            if isinstance(error, IndexError):  # an AxisError (dim out of range): IndexError
+                raise
+            message = str(error)  # (gradzoo's own messages begin with the op's name and ':')
+            named = message.split(" ", 1)[0].endswith(":")
+            raise RuntimeError(message if named else f"{cls.__name__}: {message}") from None
         if not backend.is_array(out_data):  # NumPy reductions give scalars; .data is an array
             out_data = backend.xp_of(out_data).asarray(out_data)
         needs_input_grad = tuple(needs)
@@ -109,9 +122,9 @@ def _parameter_error(op: type, params: dict) -> TypeError:
 def _as_tensors(inputs, op_name: str) -> tuple[Tensor, ...]:
     """Check that every input is on one device, and give them one dtype where they mix.
 
-    Python numbers become tensors; integer tensors meeting a float tensor (or a
-    Python float) are cast to that float dtype, so ``int_tensor * 0.5`` is
-    float32, never a silent float64.
+    Python numbers become tensors; dtypes are promoted as PyTorch promotes them
+    (``result_dtype``), so ``int_tensor * 0.5`` is float32, ``int32_tensor + 1``
+    stays int32 and ``float32_tensor * 2.0`` is never a silent float64.
     """
     # The common case, checked first because every op pays for it: tensors only,
     # whose arrays are of one type (so one device) and one dtype.
@@ -127,29 +140,80 @@ def _as_tensors(inputs, op_name: str) -> tuple[Tensor, ...]:
     if first is None:
         raise TypeError(f"{op_name} needs at least one Tensor input")
     device = first.device
-    float_dtype = _common_float_dtype(inputs)
+    # Lists and arrays become tensors by the usual rules (floats float32, integers int64);
+    # Python numbers stay numbers until the dtype is known: they take the tensors' dtype.
+    inputs = [x if isinstance(x, (Tensor, bool, int, float)) else Tensor(x, device=device)
+              for x in inputs]
+    dtype = result_dtype(*inputs)
+    xp = backend.array_module(device)
     tensors = []
     for x in inputs:
         if not isinstance(x, Tensor):
-            x = Tensor(x, dtype=float_dtype, device=device)
+            x = Tensor._make(xp.asarray(x, dtype=dtype), False, None)
         elif x.device != device:
             raise backend.DeviceError(
                 f"{op_name}: inputs are on different devices ('{device}' and '{x.device}'); "
                 f"move them with .to('{device}') or .to('{x.device}') first")
-        elif float_dtype is not None and not backend.is_floating(x.dtype):
-            x = Tensor._make(x.data.astype(float_dtype), False, None)
+        elif x.dtype != dtype:
+            x = x.to(dtype) if x.requires_grad else Tensor._make(x.data.astype(dtype), False, None)
         tensors.append(x)
     return tuple(tensors)
 
 
-def _common_float_dtype(inputs):
-    """The first float tensor's dtype; float32 if only a Python float brings floats; else None."""
-    for x in inputs:
-        if isinstance(x, Tensor) and backend.is_floating(x.dtype):
-            return x.dtype
-    if any(isinstance(x, float) for x in inputs):
-        return backend.float32
-    return None
+def result_dtype(*operands):
+    """The dtype PyTorch gives an op on ``operands`` (tensors and Python numbers).
+
+    The categories are bool < integer < floating. Tensors with dimensions decide
+    the dtype among themselves (float32 with float64: float64); a 0-d tensor, then a
+    Python number, counts only when it is of a higher category than those before it:
+    ``int32_tensor + 1`` is int32, ``float32_tensor + float64_0d_tensor`` is float32,
+    ``int_tensor * 0.5`` is float32 (the default float dtype), ``int_tensor + float64_0d``
+    float64.
+    """
+    dimensioned = zero_dim = number = None
+    for x in operands:
+        if isinstance(x, Tensor):
+            if x.ndim:
+                dimensioned = _promote(dimensioned, x.dtype)
+            else:
+                zero_dim = _promote(zero_dim, x.dtype)
+        else:
+            number = _promote(number, _number_dtype(x))
+    return _combine(dimensioned, _combine(zero_dim, number))
+
+
+def _number_dtype(value):
+    """The dtype a Python number stands for: bool, int64, or the default float32."""
+    if isinstance(value, bool):
+        return backend.bool_
+    if isinstance(value, int):
+        return backend.int64
+    return backend.float32
+
+
+def _category(dtype) -> int:
+    return 2 if backend.is_floating(dtype) else 0 if dtype == backend.bool_ else 1
+
+
+def _promote(a, b):
+    """PyTorch's promote_types: the smallest dtype that holds both (int64 + float32: float32)."""
+    if a is None or a == b:
+        return b
+    if b is None:
+        return a
+    category_a, category_b = _category(a), _category(b)
+    if category_a != category_b:
+        return a if category_a > category_b else b
+    return backend.promote_types(a, b)
+
+
+def _combine(higher, lower):
+    """The dtype of a stronger group of operands (``higher``) meeting a weaker one."""
+    if higher is None:
+        return lower
+    if lower is not None and _category(lower) > _category(higher):
+        return _promote(higher, lower)
+    return higher
 
 
 def unbroadcast(grad, shape):

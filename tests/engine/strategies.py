@@ -182,7 +182,20 @@ def index_expressions(shape):
     if not shape:
         return basic
     return st.one_of(basic, _integer_array_indices(shape), _slice_then_integers(shape),
-                     boolean_arrays(shape[:1]), boolean_arrays(shape))
+                     boolean_arrays(shape[:1]), boolean_arrays(shape), _mixed_indices(shape))
+
+
+@st.composite
+def _mixed_indices(draw, shape):
+    """Integers, slices and integer lists together, PyTorch's rules: ``x[0, :, [0, 1]]``."""
+    length = draw(st.integers(1, 3))  # the integer lists broadcast: one length for all
+    parts = []
+    for side in shape:
+        position = st.integers(-side, side - 1)
+        kind = draw(st.sampled_from(["integer", "slice", "list"]))
+        parts.append(draw(position) if kind == "integer" else slice(None) if kind == "slice"
+                     else draw(st.lists(position, min_size=length, max_size=length)))
+    return tuple(parts)
 
 
 def _integer_array_indices(shape):
@@ -299,3 +312,100 @@ def attention_inputs(draw, mask_kind="none"):
 def _draw(draw, value):
     """Draw from ``value`` when it is a strategy; use it as it is otherwise."""
     return draw(value) if isinstance(value, st.SearchStrategy) else value
+
+
+# ---------------------------------------------------------------------- elementwise (issue 14)
+
+
+def away_from_steps_arrays(shape, step=1.0, gap=0.1, steps=3):
+    """Values at least ``gap`` from every multiple of ``step`` (floor's, round's, clamp's
+    kinks when the bounds are such multiples), within ``steps`` steps of 0."""
+    elements = st.tuples(st.integers(-steps, steps - 1), floats(gap, step - gap)).map(
+        lambda pair: pair[0] * step + pair[1])
+    return hnp.arrays(np.float64, shape, elements=elements)
+
+
+@st.composite
+def distinct_triples(draw, shape, spacing=0.3):
+    """Three arrays of ``shape`` with no two values closer than ``spacing / 2`` (x, lo, hi
+    of a clamp; x, y of minimum/maximum): no ties within a finite-difference step."""
+    shape = _draw(draw, shape)
+    x, lo, hi = draw(distinct_arrays((3,) + tuple(shape), spacing))
+    return np.asarray(x), np.asarray(lo), np.asarray(hi)  # 0-d arrays, not NumPy scalars
+
+
+# ---------------------------------------------------------------------- layout (issue 14)
+
+
+@st.composite
+def expand_targets(draw, shape):
+    """A size list that ``Tensor.expand`` accepts for ``shape``: size-1 dims stretched (or
+    -1 kept), maybe new leading dims."""
+    lead = [draw(sides()) for _ in range(draw(st.integers(0, 1)))]
+    rest = [draw(st.sampled_from([side, -1])) if side != 1 else draw(sides()) for side in shape]
+    return tuple(lead + rest)
+
+
+@st.composite
+def repeat_counts(draw, ndim):
+    """``repeat`` sizes for an ``ndim``-d tensor: one per dim (0 included), maybe one more."""
+    return tuple(draw(st.integers(0, 2)) for _ in range(ndim + draw(st.integers(0, 1))))
+
+
+@st.composite
+def flip_dims(draw, ndim):
+    """Distinct dims (some negative) for ``flip``; none at all for a 0-d tensor."""
+    if ndim == 0:
+        return ()
+    chosen = draw(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True))
+    return tuple(d - ndim if draw(st.booleans()) else d for d in chosen)
+
+
+def quotient_pairs(shapes, gap=0.1):
+    """(x, y) with y away from 0 and x / y at least ``gap`` from an integer: floor and trunc
+    of the quotient do not jump within a finite-difference step."""
+    return st.tuples(away_from_steps_arrays(shapes[0], gap=gap),
+                     away_from_zero_arrays(shapes[1], gap=0.5)).map(
+        lambda pair: (pair[0] * pair[1], pair[1]))
+
+
+# ---------------------------------------------------------------------- index tensors along a dim
+
+
+@st.composite
+def along_dim_inputs(draw, distinct=False):
+    """(x, dim, index, src) for gather/scatter: index no larger than x in other dims, src
+    no smaller than index; ``distinct``: no position is named twice (scatter's writes)."""
+    shape = draw(shapes(min_dims=1))
+    dim = draw(dims(len(shape)))
+    axis = dim % len(shape)
+    index_shape = tuple(draw(sides(1, side)) for side in shape)
+    if distinct:
+        rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+        ranks = rng.random(shape).argsort(axis=axis)  # each line a permutation of its positions
+        index = ranks[tuple(slice(0, side) for side in index_shape)]
+    else:
+        index = draw(index_arrays(index_shape, shape[axis]))
+    src_shape = tuple(side + draw(st.integers(0, 1)) for side in index_shape)
+    return draw(arrays(shape)), dim, index, draw(arrays(src_shape))
+
+
+@st.composite
+def pad_inputs(draw, mode="constant"):
+    """(x, pad) for F.pad in ``mode``: pads of -1..2 per side, last dim first."""
+    if mode == "constant":
+        shape = draw(shapes(min_dims=1))
+        count = draw(st.integers(1, len(shape)))
+    else:
+        count = draw(st.integers(1, 2))
+        shape = draw(shapes(min_dims=count + 1, max_dims=count + 2, min_side=2))
+    pad = []
+    for i in range(count):
+        side = shape[-1 - i]
+        limit = min(side - 1, 2) if mode == "reflect" else 2
+        low = -1 if mode == "constant" else 0  # (the other modes crop in the values tests)
+        before, after = draw(st.integers(low, limit)), draw(st.integers(low, limit))
+        if side + before + after < 1:
+            before, after = max(before, 0), max(after, 0)
+        pad += [before, after]
+    return draw(arrays(shape)), tuple(pad)

@@ -101,14 +101,15 @@ def test_to_moves_a_tensor_to_the_gpu_and_back(fake_gpu):
     x = tensor([[1.5, -2.0], [0.25, 4.0]], requires_grad=True, device="cpu")
     on_gpu = x.to("gpu")
     assert on_gpu.device == "gpu" and isinstance(on_gpu.data, fakecupy.ndarray)
-    assert on_gpu.dtype == np.float32 and on_gpu.requires_grad and on_gpu.is_leaf
+    assert on_gpu.dtype == np.float32 and on_gpu.requires_grad and not on_gpu.is_leaf
     back = on_gpu.to("cpu")
     assert back.device == "cpu" and type(back.data) is np.ndarray
     np.testing.assert_array_equal(back.numpy(), x.numpy())
     assert x.to("cpu") is x and on_gpu.to("gpu") is on_gpu
     (on_gpu * on_gpu).sum().backward()
-    assert on_gpu.grad.device == "gpu" and x.grad is None  # .to() starts a new leaf
-    np.testing.assert_array_equal(on_gpu.grad.numpy(), 2 * x.numpy())
+    # a move is differentiable, as in PyTorch: the gradient comes back to x, on x's device
+    assert on_gpu.grad is None and x.grad.device == "cpu"
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * x.numpy())
 
 
 def test_a_dtype_conversion_stays_on_the_gpu(fake_gpu):
@@ -219,7 +220,7 @@ def tiny_network(leaf, const):
     x = F.layer_norm(x + F.concat(heads, dim=-1), 8, leaf(8), leaf(8))
     x = F.dropout(x, p=0.25)
     x = x + F.gelu(x @ leaf(8, 16) + leaf(16)) @ leaf(16, 8)
-    pooled = F.stack([x.max(dim=1), x.mean(dim=1)], dim=1)  # (2, 2, 8)
+    pooled = F.stack([x.amax(dim=1), x.mean(dim=1)], dim=1)  # (2, 2, 8)
     pooled = F.where(pooled > 0, pooled, 0.1 * pooled)
     logits = pooled.reshape(2, 16) @ leaf(16, 5)
     picked = x[:, const([0, 2, 2])] @ leaf(8, 5)  # positions picked by an integer array
@@ -246,6 +247,23 @@ SAMPLES = {  # name: (leaf, const) -> output; leaf(*shape, low=) is a random inp
     "tanh": lambda leaf, const: F.tanh(leaf(2, 3)),
     "sigmoid": lambda leaf, const: F.sigmoid(leaf(2, 3)),
     "relu": lambda leaf, const: F.relu(leaf(2, 3)),
+    # elementwise functions and activations (issue 14)
+    "abs sign": lambda leaf, const: leaf(2, 3).abs() + leaf(3).sign(),
+    "sqrt rsqrt": lambda leaf, const: leaf(2, 3, low=0.1).sqrt() * leaf(3, low=0.1).rsqrt(),
+    "sin cos": lambda leaf, const: leaf(2, 3).sin() + leaf(3).cos(),
+    "log1p expm1 erf": lambda leaf, const: leaf(3, low=0.1).log1p() + leaf(2, 3).expm1().erf(),
+    "floor ceil round": lambda leaf, const: leaf(2, 3).floor() + leaf(3).ceil() + leaf(3).round(),
+    "clamp numbers": lambda leaf, const: leaf(2, 3).clamp(-0.5, 0.5),
+    "clamp tensors": lambda leaf, const: leaf(2, 3).clamp(leaf(3) - 0.5, leaf(2, 1) + 0.5),
+    "minimum maximum": lambda leaf, const: leaf(2, 3).minimum(leaf(3)) + leaf(3).maximum(
+        leaf(2, 1)),
+    "remainder": lambda leaf, const: leaf(2, 3) % leaf(3, low=0.5) + leaf(3) % 0.75,
+    "floor_divide": lambda leaf, const: ((x := leaf(2, 3)) // 0.5).detach() + x,
+    "softplus logsigmoid": lambda leaf, const: F.softplus(leaf(2, 3), 2.0, 1.0) + F.logsigmoid(
+        leaf(3)),
+    "silu leaky_relu elu": lambda leaf, const: F.silu(leaf(2, 3)) + F.leaky_relu(leaf(3), 0.2)
+    + F.elu(leaf(3)),
+    "hardtanh": lambda leaf, const: F.hardtanh(leaf(2, 3), -0.5, 0.5),
     "gelu": lambda leaf, const: F.gelu(leaf(2, 3)),
     "gelu tanh": lambda leaf, const: F.gelu(leaf(2, 3), approximate="tanh"),
     "sum": lambda leaf, const: leaf(2, 3, 4).sum(),
@@ -254,12 +272,32 @@ SAMPLES = {  # name: (leaf, const) -> output; leaf(*shape, low=) is a random inp
     "mean": lambda leaf, const: leaf(2, 3, 4).mean(),
     "mean dim": lambda leaf, const: leaf(2, 3, 4).mean(dim=1),
     "max": lambda leaf, const: leaf(2, 3, 4).max(),
-    "max dim": lambda leaf, const: leaf(2, 3, 4).max(dim=-1, keepdim=True),
-    "max ties": lambda leaf, const: (leaf(2, 3) * 0.0 + 1.0).max(dim=1),
+    "max dim": lambda leaf, const: leaf(2, 3, 4).max(dim=-1, keepdim=True).values,
+    "amax ties": lambda leaf, const: (leaf(2, 3) * 0.0 + 1.0).amax(dim=1),
+    "min dim": lambda leaf, const: leaf(2, 3, 4).min(dim=1).values,
+    "amin dims": lambda leaf, const: leaf(2, 3, 4).amin(dim=(0, 2)),
+    "prod with a zero": lambda leaf, const: (leaf(2, 3) * const([1.0, 0.0, 1.0])).prod(dim=1),
+    "var": lambda leaf, const: leaf(2, 3, 4).var(dim=(0, 2), keepdim=True),
+    "std": lambda leaf, const: leaf(2, 3, 4).std(dim=1, correction=0),
+    "logsumexp": lambda leaf, const: leaf(2, 3, 4).logsumexp(dim=-1),
+    "norm": lambda leaf, const: leaf(2, 3).norm(dim=1),
+    "norm inf": lambda leaf, const: leaf(2, 3).norm(p=float("inf")),
+    "cumsum": lambda leaf, const: leaf(2, 3).cumsum(dim=1),
+    "cumprod with a zero": lambda leaf, const: (leaf(2, 3) * const([1.0, 0.0, 1.0])).cumprod(1),
+    "sort": lambda leaf, const: leaf(2, 5).sort(dim=-1, descending=True).values,
+    "topk": lambda leaf, const: leaf(3, 4).topk(2, dim=0).values,
     "reshape": lambda leaf, const: leaf(2, 3, 4).reshape(4, -1),
     "transpose": lambda leaf, const: leaf(2, 3, 4).transpose(0, 2),
     "permute": lambda leaf, const: leaf(2, 3, 4).permute(2, 0, 1),
     "T": lambda leaf, const: leaf(2, 3).T,
+    # casts, spellings and layout (issue 14)
+    "cast there and back": lambda leaf, const: leaf(2, 3).double().exp().float(),
+    "clone contiguous": lambda leaf, const: leaf(2, 3).clone() + leaf(3, 2).t().contiguous(),
+    "expand": lambda leaf, const: leaf(3, 1).expand(2, 3, 4),
+    "repeat": lambda leaf, const: leaf(2, 3).repeat(2, 1, 2),
+    "flip": lambda leaf, const: leaf(2, 3, 4).flip(0, -1),
+    "div rounded": lambda leaf, const: leaf(2, 3).div(0.7, rounding_mode="floor") + leaf(3).div(
+        leaf(2, 3, low=0.5), rounding_mode="trunc"),
     "unsqueeze squeeze": lambda leaf, const: leaf(2, 3).unsqueeze(1).squeeze(1),
     "getitem slice": lambda leaf, const: leaf(4, 3)[1:3, ::2],
     "getitem int": lambda leaf, const: leaf(4, 3)[-2],
@@ -291,6 +329,14 @@ SAMPLES = {  # name: (leaf, const) -> output; leaf(*shape, low=) is a random inp
     "cross_entropy ignore_index": lambda leaf, const: F.cross_entropy(
         leaf(2, 3, 5), const([[1, -100, 4], [0, 2, -100]])),
     "mse_loss": lambda leaf, const: F.mse_loss(leaf(2, 3), leaf(2, 3)),
+    "binary_cross_entropy": lambda leaf, const: F.binary_cross_entropy(
+        leaf(2, 3).sigmoid(), leaf(2, 3).sigmoid(), weight=const([1.0, 2.0, 0.5])),
+    "binary_cross_entropy_with_logits": lambda leaf, const: F.binary_cross_entropy_with_logits(
+        leaf(2, 3), leaf(2, 3).sigmoid(), pos_weight=const([1.0, 2.0, 0.5]), reduction="none"),
+    "cross_entropy weight, smoothing": lambda leaf, const: F.cross_entropy(
+        leaf(4, 3), const([1, 0, -100, 2]), weight=const([1.0, 2.0, 0.5]), label_smoothing=0.1),
+    "attention float mask with grad": lambda leaf, const: F.scaled_dot_product_attention(
+        leaf(2, 3, 4), leaf(2, 5, 4), leaf(2, 5, 2), attn_mask=leaf(3, 5)),
     "embedding": lambda leaf, const: F.embedding(const([[0, 2], [2, 2]]), leaf(3, 4)),
     "dropout": lambda leaf, const: F.dropout(leaf(4, 5), p=0.5),
     "attention": lambda leaf, const: F.scaled_dot_product_attention(
@@ -313,6 +359,16 @@ SAMPLES = {  # name: (leaf, const) -> output; leaf(*shape, low=) is a random inp
         leaf(3, 4), leaf(3, 2), leaf(6, 4), leaf(6, 2), leaf(6), leaf(6), has_bias=True),
     "gru cell no bias": lambda leaf, const: ops.GRUCell.apply(
         leaf(4), leaf(2), leaf(6, 4), leaf(6, 2)),
+    # ---- indexing, masks and padding ----
+    "gather": lambda leaf, const: leaf(3, 4).gather(1, const([[0, 3, 3], [1, 1, 0]])),
+    "scatter": lambda leaf, const: leaf(3, 4).scatter(1, const([[0, 3], [2, 1]]), leaf(2, 2)),
+    "scatter value": lambda leaf, const: leaf(3, 4).scatter(0, const([[0, 2]]), 0.5),
+    "scatter_add": lambda leaf, const: leaf(3, 4).scatter_add(0, const([[2, 2, 0]]), leaf(1, 3)),
+    "index_select": lambda leaf, const: leaf(3, 4).index_select(1, const([3, 0, 3])),
+    "masked_select": lambda leaf, const: leaf(4, 3).masked_select(const(MASK)),
+    "masked_fill, tril": lambda leaf, const: leaf(4, 3).masked_fill(const(MASK), -1.0).tril(),
+    "pad": lambda leaf, const: F.pad(leaf(2, 3), (1, 2, 0, 1), value=0.5),
+    "pad reflect": lambda leaf, const: F.pad(leaf(2, 3, 4), (2, 1), mode="reflect"),
     "tiny network": tiny_network,
 }
 

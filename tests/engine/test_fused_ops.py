@@ -26,9 +26,17 @@ DTYPES = [("float64", 1e-10), ("float32", 2e-5)]
 ELEMENTARY_OPS = {
     ops.Add, ops.Sub, ops.Mul, ops.Div, ops.Neg, ops.Pow,
     ops.Exp, ops.Log, ops.Tanh, ops.Sigmoid, ops.ReLU,
+    ops.Abs, ops.Sqrt, ops.Rsqrt, ops.Sin, ops.Cos, ops.Log1p, ops.Expm1, ops.Erf,
+    ops.Sign, ops.Floor, ops.Ceil, ops.Round, ops.Clamp, ops.Minimum, ops.Maximum,
+    ops.FloorDivide, ops.Remainder,
+    ops.Softplus, ops.LeakyReLU, ops.ELU, ops.SiLU, ops.Hardtanh, ops.LogSigmoid,
     ops.Sum, ops.Mean, ops.Max,
+    ops.Min, ops.Prod, ops.Norm, ops.CumSum, ops.CumProd, ops.TakeAlong,
     ops.Reshape, ops.Transpose, ops.Permute, ops.GetItem, ops.Concat, ops.Stack, ops.Where,
     ops.MatMul, ops.Embedding, ops.Dropout,
+    ops.Gather, ops.Scatter, ops.ScatterAdd, ops.IndexSelect, ops.MaskedSelect, ops.Pad,
+    ops.Cast, ops.Clone, ops.Expand, ops.Repeat, ops.Flip, ops.RoundedDivide,
+    ops.BinaryCrossEntropy, ops.BinaryCrossEntropyWithLogits,  # one (clamped, stable) formula
 }
 
 # A query row that may see no key (row 1), and one that sees a single key (row 3).
@@ -79,6 +87,20 @@ CASES = {
     "cross_entropy other ignore_index": (ops.CrossEntropy, F.cross_entropy, [(3, 5)],
                                          {"target": np.array([1, 3, 4]), "ignore_index": 3}),
     "mse_loss": (ops.MSELoss, F.mse_loss, [(2, 3), (2, 3)], {}),
+    "mse_loss sum": (ops.MSELoss, F.mse_loss, [(2, 3), (2, 3)], {"reduction": "sum"}),
+    "mse_loss none": (ops.MSELoss, F.mse_loss, [(2, 3), (2, 3)], {"reduction": "none"}),
+    "cross_entropy weight, sum": (ops.CrossEntropy, F.cross_entropy, [(2, 3, 5)],
+                                  {"target": np.array([[1, -100, 4], [0, 2, 4]]),
+                                   "weight": np.array([1.0, 2.0, 0.5, 3.0, 1.5]),
+                                   "reduction": "sum"}),
+    "cross_entropy weight, label_smoothing": (
+        ops.CrossEntropy, F.cross_entropy, [(4, 5)],
+        {"target": np.array([1, 0, -100, 4]), "weight": np.array([1.0, 2.0, 0.5, 3.0, 1.5]),
+         "label_smoothing": 0.2}),
+    "cross_entropy label_smoothing, none": (
+        ops.CrossEntropy, F.cross_entropy, [(2, 3, 5)],
+        {"target": np.array([[1, -100, 4], [0, 2, 4]]), "label_smoothing": 0.1,
+         "reduction": "none"}),
     "attention": (ops.ScaledDotProductAttention, F.scaled_dot_product_attention,
                   [(2, 3, 4, 8), (2, 3, 6, 8), (2, 3, 6, 5)], {}),
     "attention causal": (ops.ScaledDotProductAttention, F.scaled_dot_product_attention,
@@ -89,10 +111,12 @@ CASES = {
     "attention float mask": (ops.ScaledDotProductAttention, F.scaled_dot_product_attention,
                              [(2, 3, 4, 8), (2, 3, 6, 8), (2, 3, 6, 5)],
                              {"attn_mask": RNG.standard_normal((4, 6))}),
-    "attention float mask with -inf rows, causal": (
+    "attention float mask with -inf rows, causal folded in": (  # is_causal + a mask: refused
         ops.ScaledDotProductAttention, F.scaled_dot_product_attention,
         [(2, 4, 8), (2, 4, 8), (2, 4, 5)],
-        {"attn_mask": np.where(BLIND_ROW_MASK[:, :4], 0.5, -np.inf), "is_causal": True}),
+        {"attn_mask": np.where(BLIND_ROW_MASK[:, :4] & np.tri(4, dtype=bool), 0.5, -np.inf)}),
+    "attention scale": (ops.ScaledDotProductAttention, F.scaled_dot_product_attention,
+                        [(2, 4, 8), (2, 6, 8), (2, 6, 5)], {"is_causal": True, "scale": 0.3}),
     "attention padding mask, broadcast batch": (
         ops.ScaledDotProductAttention, F.scaled_dot_product_attention,
         [(2, 2, 3, 4), (1, 5, 4), (2, 1, 5, 3)],
@@ -104,6 +128,15 @@ CASES = {
     "lstm cell no bias, 1-D": (ops.LSTMCell, _lstm, [(4,), (2,), (2,), (8, 4), (8, 2)], {}),
     "gru cell": (ops.GRUCell, _gru, [(3, 4), (3, 2), (6, 4), (6, 2), (6,), (6,)], {}),
     "gru cell no bias": (ops.GRUCell, _gru, [(2, 3, 4), (2, 3, 2), (6, 4), (6, 2)], {}),
+    "var": (ops.Var, lambda x, **kw: x.var(**kw), [(3, 4, 5)], {}),
+    "var dims, keepdim, correction 0": (ops.Var, lambda x, **kw: x.var(**kw), [(3, 4, 5)],
+                                        {"dim": (0, 2), "keepdim": True, "correction": 0}),
+    "std": (ops.Std, lambda x, **kw: x.std(**kw), [(3, 4, 5)], {"dim": 1}),
+    "std keepdim": (ops.Std, lambda x, **kw: x.std(**kw), [(3, 4)],
+                    {"dim": -1, "keepdim": True, "correction": 2}),
+    "logsumexp": (ops.LogSumExp, lambda x, **kw: x.logsumexp(**kw), [(3, 4, 5)], {"dim": -1}),
+    "logsumexp dims, keepdim": (ops.LogSumExp, lambda x, **kw: x.logsumexp(**kw), [(3, 4, 5)],
+                                {"dim": (0, 2), "keepdim": True}),
 }
 TWINS = {ops.LayerNorm: _layer_norm_twin}  # where the twin takes the op's form differently
 

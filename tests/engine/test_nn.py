@@ -416,7 +416,7 @@ def test_gru_gate_order_update_gate_is_second(device):
 
 
 def test_cells_reject_the_wrong_input_size():
-    with pytest.raises(ValueError, match="input_size=3"):
+    with pytest.raises(RuntimeError, match="input_size=3"):
         nn.RNNCell(3, 2)(tensor([[1.0, 2.0]]))
 
 

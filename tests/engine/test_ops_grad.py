@@ -11,10 +11,12 @@ import functools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from gradzoo.engine import F, backend, gradcheck, ops
+from gradzoo.engine.ops import reduce
 from tests.engine import strategies as gen
 from tests.engine.op_catalog import engine_ops, recording_ops
 
@@ -154,6 +156,114 @@ def test_gelu_each_approximation(approximate):
     gradcheck(lambda x: F.gelu(x, approximate=approximate), [np.linspace(-3, 3, 7)])
 
 
+# ---- elementwise functions and activations ----
+
+
+@covers(ops.Sin, ops.Cos, ops.Expm1, ops.Erf)
+@GRAD_SETTINGS
+@given(gen.arrays(gen.shapes(), -3.0, 3.0))
+def test_sin_cos_expm1_erf(x):
+    for fn in (lambda x: x.sin(), lambda x: x.cos(), lambda x: x.expm1(), lambda x: x.erf()):
+        gradcheck(fn, [x])
+
+
+@covers(ops.Sqrt, ops.Rsqrt, ops.Log1p)
+@GRAD_SETTINGS
+@given(gen.positive_arrays(gen.shapes()))
+def test_sqrt_rsqrt_log1p(x):
+    for fn in (lambda x: x.sqrt(), lambda x: x.rsqrt(), lambda x: x.log1p()):
+        gradcheck(fn, [x])
+
+
+@covers(ops.Abs, ops.Sign)
+@GRAD_SETTINGS
+@given(gen.away_from_zero_arrays(gen.shapes()))
+def test_abs_and_sign_away_from_zero(x):
+    gradcheck(lambda x: x.abs(), [x])
+    gradcheck(lambda x: x.sign() * x, [x])  # sign's gradient is 0: the product's is sign(x)
+
+
+@covers(ops.Floor, ops.Ceil, ops.Round)
+@GRAD_SETTINGS
+@given(gen.away_from_steps_arrays(gen.shapes(), step=0.5))
+def test_step_functions_have_zero_gradient(x):
+    for fn in (lambda x: x.floor(), lambda x: x.ceil(), lambda x: x.round() + x):
+        gradcheck(fn, [x])
+
+
+@covers(ops.Clamp)
+@GRAD_SETTINGS
+@given(gen.away_from_steps_arrays(gen.shapes(), step=1.0), st.sampled_from(
+    [(-1.0, 1.0), (None, 1.0), (-1.0, None), (2.0, -1.0)]))
+def test_clamp_number_bounds(x, bounds):
+    gradcheck(lambda x: x.clamp(*bounds), [x])
+
+
+@covers(ops.Clamp)
+@GRAD_SETTINGS
+@given(gen.distinct_triples(gen.shapes()), st.sampled_from(["both", "min", "max"]))
+def test_clamp_tensor_bounds_get_gradients_too(triple, which):
+    if which == "both":
+        gradcheck(lambda x, lo, hi: x.clamp(lo, hi), list(triple))
+    elif which == "min":
+        gradcheck(lambda x, lo: x.clamp(min=lo), list(triple[:2]))
+    else:
+        gradcheck(lambda x, hi: F.clamp(x, max=hi), [triple[0], triple[2]])
+
+
+@covers(ops.Minimum, ops.Maximum)
+@GRAD_SETTINGS
+@given(gen.distinct_triples(gen.shapes()))
+def test_minimum_maximum(triple):
+    x, y, _ = triple
+    gradcheck(lambda x, y: x.minimum(y), [x, y])
+    gradcheck(lambda x, y: F.maximum(x, y), [x, y])
+    gradcheck(lambda x, y: x.maximum(y), [x, y.reshape(-1)[:1]])  # broadcast
+
+
+@covers(ops.Remainder)
+@GRAD_SETTINGS
+@given(gen.broadcastable_shapes(2).flatmap(lambda s: st.tuples(
+    gen.away_from_steps_arrays(s[0], step=1.0), gen.away_from_zero_arrays(s[1], gap=0.5))))
+def test_remainder_away_from_its_jumps(case):
+    quotient, y = case  # x = quotient * y: x / y stays away from the integers (the jumps)
+    x = np.broadcast_to(quotient * y, np.broadcast_shapes(quotient.shape, y.shape)).copy()
+    gradcheck(lambda x, y: x % y, [x, y])
+    gradcheck(lambda x: x % 7.0 + 0.5 % (x * x + 1.0), [x])  # |x| < 7, 0.5 < x^2 + 1
+
+
+@covers(ops.FloorDivide)
+def test_floor_divide_records_no_derivative_as_pytorch():
+    from gradzoo.engine import tensor
+
+    x = tensor([3.5, -3.5], requires_grad=True)
+    y = x // 2
+    assert y.requires_grad and y.tolist() == [1.0, -2.0]
+    with pytest.raises(RuntimeError, match="derivative for floor_divide is not implemented"):
+        y.sum().backward()
+
+
+@covers(ops.Softplus, ops.LogSigmoid, ops.SiLU)
+@GRAD_SETTINGS
+@given(gen.away_from_steps_arrays(gen.shapes(), step=0.5, steps=8),
+       st.sampled_from([(1.0, 20.0), (2.0, 1.0), (0.5, 0.5)]))
+def test_softplus_logsigmoid_silu(x, beta_threshold):
+    beta, threshold = beta_threshold  # the threshold's kink (beta x = threshold) stays out of reach
+    gradcheck(lambda x: F.softplus(x, beta=beta, threshold=threshold), [x])
+    gradcheck(F.logsigmoid, [x])
+    gradcheck(F.silu, [x])
+
+
+@covers(ops.LeakyReLU, ops.ELU, ops.Hardtanh)
+@GRAD_SETTINGS
+@given(gen.away_from_steps_arrays(gen.shapes(), step=1.0), st.sampled_from([0.01, 0.2, 2.0]))
+def test_leaky_relu_elu_hardtanh_away_from_their_kinks(x, parameter):
+    gradcheck(lambda x: F.leaky_relu(x, parameter), [x])
+    gradcheck(lambda x: F.elu(x, alpha=parameter), [x])
+    gradcheck(F.hardtanh, [x])
+    gradcheck(lambda x: F.hardtanh(x, min_val=-2.0, max_val=1.0), [x])
+
+
 # ---------------------------------------------------------------------- reductions
 
 
@@ -167,13 +277,96 @@ def test_sum_mean(case):
     gradcheck(lambda x: x.mean(dim=dim, keepdim=keepdim), [x])
 
 
-@covers(ops.Max)
+@covers(ops.Max, ops.Min)
 @GRAD_SETTINGS
 @given(gen.shapes().flatmap(
     lambda s: st.tuples(gen.distinct_arrays(s), gen.reduce_dims(len(s)), st.booleans())))
-def test_max_without_ties(case):
+def test_amax_amin_without_ties(case):
     x, dim, keepdim = case
-    gradcheck(lambda x: x.max(dim=dim, keepdim=keepdim), [x])
+    gradcheck(lambda x: x.amax(dim=dim, keepdim=keepdim), [x])
+    gradcheck(lambda x: x.amin(dim=dim, keepdim=keepdim), [x])
+
+
+@covers(ops.TakeAlong)
+@GRAD_SETTINGS
+@given(gen.shapes().flatmap(
+    lambda s: st.tuples(gen.distinct_arrays(s), gen.dims(len(s)), st.booleans())))
+def test_values_picked_along_a_dim(case):
+    """max/min with a dim, sort, topk, median, kthvalue: each value's gradient goes home."""
+    x, dim, keepdim = case
+    size = x.shape[dim] if x.ndim else 1
+    gradcheck(lambda x: x.max(dim=dim, keepdim=keepdim).values, [x])
+    gradcheck(lambda x: x.min(dim, keepdim).values, [x])
+    gradcheck(lambda x: x.sort(dim=dim, descending=keepdim).values, [x])
+    gradcheck(lambda x: x.topk(max(size - 1, 1), dim=dim, largest=keepdim).values, [x])
+    gradcheck(lambda x: x.median(dim=dim, keepdim=keepdim).values, [x])
+    gradcheck(lambda x: x.kthvalue(size, dim=dim).values, [x])
+
+
+def _some_zeros(shape):
+    """Arrays in which exact zeros are common: where a product's gradient needs care."""
+    return hnp.arrays(np.float64, shape, elements=st.one_of(st.just(0.0), gen.floats()))
+
+
+@covers(ops.Prod)
+@GRAD_SETTINGS
+@given(gen.shapes().flatmap(lambda s: st.tuples(
+    _some_zeros(s), st.one_of(st.none(), gen.dims(len(s))), st.booleans())))
+def test_prod_with_zeros(case):
+    x, dim, keepdim = case  # a polynomial: finite differences are right at zeros too
+    gradcheck(lambda x: x.prod(dim=dim, keepdim=keepdim), [x])
+
+
+@covers(ops.Var, ops.Std)
+@GRAD_SETTINGS
+@given(gen.shapes().flatmap(lambda s: st.tuples(
+    gen.distinct_arrays(s), gen.reduce_dims(len(s)), st.booleans(), st.sampled_from([0, 1]))))
+def test_var_std(case):
+    x, dim, keepdim, correction = case
+    assume(_count(x.shape, dim) > correction)
+    gradcheck(lambda x: x.var(dim=dim, keepdim=keepdim, correction=correction), [x])
+    gradcheck(lambda x: x.std(dim=dim, keepdim=keepdim, correction=correction), [x])
+
+
+def _count(shape, dim):
+    axes = reduce.normalize_dims(dim, len(shape))
+    return reduce.count(shape, axes)
+
+
+@covers(ops.LogSumExp)
+@GRAD_SETTINGS
+@given(gen.shapes().flatmap(lambda s: st.tuples(
+    gen.arrays(s, -3.0, 3.0), gen.reduce_dims(len(s)), st.booleans())))
+def test_logsumexp(case):
+    x, dim, keepdim = case
+    gradcheck(lambda x: x.logsumexp(dim=dim, keepdim=keepdim), [x])
+
+
+def _distinct_sizes_both_signs(shape):
+    """Values whose sizes |x| all differ (no ties for the inf-norm), of both signs."""
+    def spread(a):
+        signs = np.where(np.arange(a.size).reshape(a.shape) % 2 == 0, 1.0, -1.0)
+        return signs * (a + 10.0)
+    return gen.distinct_arrays(shape).map(spread)
+
+
+@covers(ops.Norm)
+@GRAD_SETTINGS
+@given(gen.shapes().flatmap(lambda s: st.tuples(
+    _distinct_sizes_both_signs(s), gen.reduce_dims(len(s)), st.booleans(),
+    st.sampled_from([1, 2, 3, 0.5, float("inf"), -float("inf"), 0, "fro"]))))
+def test_norm(case):
+    x, dim, keepdim, p = case
+    gradcheck(lambda x: x.norm(p=p, dim=dim, keepdim=keepdim), [x])
+
+
+@covers(ops.CumSum, ops.CumProd)
+@GRAD_SETTINGS
+@given(gen.shapes().flatmap(lambda s: st.tuples(_some_zeros(s), gen.dims(len(s)))))
+def test_cumsum_cumprod_with_zeros(case):
+    x, dim = case
+    gradcheck(lambda x: x.cumsum(dim), [x])
+    gradcheck(lambda x: x.cumprod(dim=dim), [x])
 
 
 # ---------------------------------------------------------------------- shapes and indexing
@@ -243,6 +436,70 @@ def test_where_broadcast(case):
     cond, a, b = case
     gradcheck(lambda a, b: F.where(cond, a, b), [a, b])
     gradcheck(lambda a: F.where(cond, a, 0.5), [a])
+
+
+# ---- indexing, masks and padding ----
+
+
+@covers(ops.Gather, ops.ScatterAdd)
+@GRAD_SETTINGS
+@given(gen.along_dim_inputs())
+def test_gather_and_scatter_add_repeated_indices(case):
+    x, dim, index, src = case
+    gradcheck(lambda x: F.gather(x, dim, index), [x])
+    gradcheck(lambda x, src: F.scatter_add(x, dim, index, src), [x, src])
+
+
+@covers(ops.Scatter)
+@GRAD_SETTINGS
+@given(gen.along_dim_inputs(distinct=True))
+def test_scatter_tensor_and_value(case):
+    x, dim, index, src = case
+    gradcheck(lambda x, src: F.scatter(x, dim, index, src), [x, src])
+    gradcheck(lambda x: F.scatter(x, dim, index, value=0.5), [x])
+
+
+@covers(ops.IndexSelect, ops.ScatterAdd)
+@GRAD_SETTINGS
+@given(gen.shapes(min_dims=1).flatmap(lambda s: st.tuples(
+    gen.arrays(s), gen.dims(len(s)), st.lists(st.integers(0, 2), min_size=1, max_size=4))))
+def test_index_select_and_index_add(case):
+    x, dim, positions = case
+    index = np.array(positions) % x.shape[dim]
+    gradcheck(lambda x: F.index_select(x, dim, index), [x])
+    source_shape = list(x.shape)
+    source_shape[dim] = len(index)  # one slice of source per position of index
+    source = np.linspace(0.5, 1.5, int(np.prod(source_shape))).reshape(source_shape)
+    gradcheck(lambda x, s: F.index_add(x, dim, index, s, alpha=2.0), [x, source])
+
+
+@covers(ops.MaskedSelect, ops.Where)
+@GRAD_SETTINGS
+@given(gen.broadcastable_shapes(2).flatmap(lambda s: st.tuples(
+    gen.arrays(s[0]), gen.boolean_arrays(s[1]))))
+def test_masked_select_and_masked_fill_broadcast(case):
+    x, mask = case
+    gradcheck(lambda x: F.masked_select(x, mask), [x])
+    gradcheck(lambda x: F.masked_fill(x, mask, -1.5), [x])
+    gradcheck(lambda x, value: F.masked_fill(x, mask, value), [x, np.array(0.25)])
+
+
+@covers(ops.Where)
+@GRAD_SETTINGS
+@given(gen.shapes(min_dims=2).flatmap(lambda s: st.tuples(gen.arrays(s), st.integers(-2, 2))))
+def test_tril_triu(case):
+    x, diagonal = case
+    gradcheck(lambda x: F.tril(x, diagonal), [x])
+    gradcheck(lambda x: x.triu(diagonal), [x])
+
+
+@covers(ops.Pad)
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+@GRAD_SETTINGS
+@given(data=st.data())
+def test_pad(mode, data):
+    x, pad = data.draw(gen.pad_inputs(mode))
+    gradcheck(lambda x: F.pad(x, pad, mode=mode, value=None if mode != "constant" else 0.5), [x])
 
 
 # ---------------------------------------------------------------------- linear algebra
@@ -405,3 +662,197 @@ def test_tensors_used_by_several_ops(x):
         return (h * h + h.exp() + x).sum(dim=0) * h.mean()
 
     gradcheck(graph, [x])
+
+
+# ---------------------------------------------------------------------- casts, spellings and layout
+
+
+@covers(ops.Cast)
+@GRAD_SETTINGS
+@given(gen.arrays(gen.shapes()))
+def test_cast_float64_to_float32_and_back(x):
+    # float32 rounds x +- eps: a larger step keeps the difference quotient accurate
+    gradcheck(lambda x: x.float().double() ** 2, [x], eps=1e-3)
+    gradcheck(lambda x: x.to("float32").to(x) * x, [x], eps=1e-3)
+
+
+@covers(ops.Cast)
+def test_cast_to_another_device_carries_the_gradient_back(fake_gpu):
+    from gradzoo.engine import tensor
+
+    x = tensor(np.linspace(-1.0, 1.0, 6).reshape(2, 3), dtype="float64", device="cpu")
+    report = gradcheck(lambda x: x.to("gpu").exp().to("cpu"), [x])
+    assert report.inputs[0].checked == 6
+
+
+@covers(ops.Clone)
+@GRAD_SETTINGS
+@given(gen.shapes().flatmap(lambda s: st.tuples(gen.arrays(s), gen.permutations(len(s)))))
+def test_clone_and_contiguous(case):
+    x, dims = case
+    gradcheck(lambda x: x.clone() * x, [x])
+    gradcheck(lambda x: x.permute(*dims).contiguous() * 2.0, [x])
+
+
+@covers(ops.Expand)
+@GRAD_SETTINGS
+@given(gen.shapes().flatmap(lambda s: st.tuples(gen.arrays(s), gen.expand_targets(s))))
+def test_expand(case):
+    x, sizes = case
+    gradcheck(lambda x: x.expand(*sizes) * 1.5, [x])
+
+
+@covers(ops.Repeat)
+@GRAD_SETTINGS
+@given(gen.shapes().flatmap(lambda s: st.tuples(gen.arrays(s), gen.repeat_counts(len(s)))))
+def test_repeat(case):
+    x, counts = case
+    if counts:
+        gradcheck(lambda x: x.repeat(*counts), [x])
+
+
+@covers(ops.Flip)
+@GRAD_SETTINGS
+@given(gen.shapes().flatmap(lambda s: st.tuples(gen.arrays(s), gen.flip_dims(len(s)))))
+def test_flip(case):
+    x, dims = case
+    gradcheck(lambda x: x.flip(dims), [x])
+
+
+@covers(ops.RoundedDivide)
+@GRAD_SETTINGS
+@given(gen.broadcastable_shapes(2).flatmap(gen.quotient_pairs),
+       st.sampled_from(["floor", "trunc"]))
+def test_rounded_divide_has_a_zero_gradient(pair, rounding_mode):
+    report = gradcheck(lambda x, y: x.div(y, rounding_mode=rounding_mode), pair)
+    assert report.max_abs_error == 0.0  # both gradients are exactly zero
+
+
+@covers(ops.GetItem)
+@GRAD_SETTINGS
+@given(gen.shapes(min_dims=1).flatmap(lambda s: st.tuples(
+    gen.arrays(s), gen.dims(len(s)), gen.sides(1, 4))))
+def test_split_and_chunk_pieces_carry_their_gradients(case):
+    x, dim, size = case
+    gradcheck(lambda x: F.cat([p * (i + 1.0) for i, p in enumerate(x.split(size, dim))], dim), [x])
+    gradcheck(lambda x: F.cat([p * (i + 1.0) for i, p in enumerate(x.chunk(size, dim))], dim), [x])
+
+
+# ---------------------------------------------------------------------- losses (issue 14)
+
+
+LOSS_REDUCTIONS = st.sampled_from(["mean", "sum", "none"])
+
+
+@covers(ops.BinaryCrossEntropy)
+@GRAD_SETTINGS
+@given(gen.shapes(min_dims=1).flatmap(lambda s: st.tuples(
+    gen.arrays(s, 0.05, 0.95), gen.arrays(s, 0.0, 1.0), gen.arrays(s, 0.5, 2.0))),
+    LOSS_REDUCTIONS)
+def test_binary_cross_entropy(case, reduction):
+    x, t, weight = case
+    gradcheck(lambda x, t: F.binary_cross_entropy(x, t, reduction=reduction), [x, t])
+    gradcheck(lambda x: F.binary_cross_entropy(x, t, weight=weight, reduction=reduction), [x])
+
+
+@covers(ops.BinaryCrossEntropyWithLogits)
+@GRAD_SETTINGS
+@given(gen.shapes(min_dims=1).flatmap(lambda s: st.tuples(
+    gen.arrays(s, -4.0, 4.0), gen.arrays(s, 0.0, 1.0), gen.arrays(s[-1:], 0.5, 3.0))),
+    LOSS_REDUCTIONS)
+def test_binary_cross_entropy_with_logits(case, reduction):
+    z, t, pos_weight = case
+    gradcheck(lambda z, t: F.binary_cross_entropy_with_logits(z, t, reduction=reduction),
+              [z, t])
+    gradcheck(lambda z, t: F.binary_cross_entropy_with_logits(
+        z, t, weight=pos_weight, pos_weight=pos_weight, reduction=reduction), [z, t])
+
+
+@covers(ops.CrossEntropy)
+@GRAD_SETTINGS
+@given(gen.cross_entropy_inputs(), LOSS_REDUCTIONS, st.sampled_from([0.0, 0.1, 0.5]),
+       st.booleans())
+def test_cross_entropy_weight_reduction_label_smoothing(case, reduction, smoothing, weighted):
+    logits, target, ignore_index = case
+    weight = np.linspace(0.5, 2.0, logits.shape[-1]) if weighted else None
+    gradcheck(lambda z: F.cross_entropy(z, target, weight=weight, ignore_index=ignore_index,
+                                        reduction=reduction, label_smoothing=smoothing),
+              [logits])
+
+
+@covers(ops.LogSoftmax)
+@GRAD_SETTINGS
+@given(gen.shapes(min_dims=1).flatmap(lambda s: st.tuples(
+    gen.arrays(s, -3.0, 3.0), gen.arrays(s, 0.0, 1.0))), LOSS_REDUCTIONS)
+def test_cross_entropy_probability_targets(case, reduction):
+    logits, probabilities = case
+    gradcheck(lambda z, p: F.cross_entropy(z, p, reduction=reduction, label_smoothing=0.1),
+              [logits, probabilities])
+
+
+@covers(ops.MSELoss)
+@GRAD_SETTINGS
+@given(gen.shapes().flatmap(lambda s: st.tuples(gen.arrays(s), gen.arrays(s))), LOSS_REDUCTIONS)
+def test_mse_loss_reductions(pair, reduction):
+    gradcheck(lambda a, b: F.mse_loss(a, b, reduction=reduction), pair)
+
+
+@covers(ops.GetItem)
+@GRAD_SETTINGS
+@given(st.sampled_from([(4,), (3, 4), (2, 4, 3), (2, 4, 2, 2)]), LOSS_REDUCTIONS,
+       st.integers(0, 2**16))
+def test_nll_loss_classes_on_dim_1(shape, reduction, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    target_shape = () if len(shape) == 1 else (shape[0],) + shape[2:]
+    target = rng.integers(0, 4, target_shape)
+    weight = np.array([1.0, 2.0, 0.5, 1.5])
+    gradcheck(lambda x: F.nll_loss(x, target, weight=weight, reduction=reduction), [x])
+
+
+@covers(ops.Where)
+@GRAD_SETTINGS
+@given(gen.shapes().flatmap(lambda s: st.tuples(
+    gen.away_from_zero_arrays(s, gap=0.3), gen.arrays(s))), LOSS_REDUCTIONS)
+def test_l1_smooth_l1_huber_away_from_kinks(case, reduction):
+    diff, target = case
+    diff = np.where(np.abs(np.abs(diff) - 0.7) < 0.1, diff * 2.0, diff)  # away from |d| = beta
+    x = target + diff
+    gradcheck(lambda x, t: F.l1_loss(x, t, reduction=reduction), [x, target])
+    gradcheck(lambda x, t: F.smooth_l1_loss(x, t, reduction=reduction, beta=0.7), [x, target])
+    gradcheck(lambda x, t: F.huber_loss(x, t, reduction=reduction, delta=0.7), [x, target])
+
+
+@covers(ops.Where)
+@GRAD_SETTINGS
+@given(gen.shapes(min_dims=1).flatmap(lambda s: st.tuples(
+    gen.arrays(s, -3.0, -0.1), gen.arrays(s, 0.1, 1.0))),
+    st.sampled_from(["mean", "sum", "none", "batchmean"]))
+def test_kl_div(case, reduction):
+    log_probs, target = case
+    gradcheck(lambda x, t: F.kl_div(x, t, reduction=reduction), [log_probs, target])
+    gradcheck(lambda x, t: F.kl_div(x, t, reduction=reduction, log_target=True),
+              [log_probs, np.log(target)])
+
+
+@covers(ops.MatMul, ops.Permute)
+@pytest.mark.parametrize("equation, shapes", [
+    ("ij,jk->ik", [(2, 3), (3, 4)]), ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]),
+    ("i,i->", [(3,), (3,)]), ("bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)]),
+    ("ij,kj", [(2, 3), (4, 3)]), ("...ij,...jk->...ik", [(2, 2, 3), (3, 4)]),
+    ("bn,anm,bm->ba", [(2, 3), (4, 3, 2), (2, 2)]),
+])
+def test_einsum_contractions(equation, shapes):
+    rng = np.random.default_rng(4)
+    gradcheck(lambda *xs: F.einsum(equation, *xs), [rng.standard_normal(s) for s in shapes])
+
+
+@covers(ops.ScaledDotProductAttention)
+@pytest.mark.parametrize("mask_shape", [(4, 6), (3, 1, 6), (2, 3, 4, 6)])
+def test_attention_float_mask_gets_its_gradient(mask_shape):
+    rng = np.random.default_rng(2)
+    q, k, v = (rng.standard_normal(s) for s in [(2, 3, 4, 5), (2, 3, 6, 5), (2, 3, 6, 2)])
+    mask = rng.standard_normal(mask_shape)
+    gradcheck(lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
+              [q, k, v, mask])
+    gradcheck(lambda m: F.scaled_dot_product_attention(q, k, v, attn_mask=m, scale=0.5), [mask])

@@ -7,12 +7,34 @@
 """
 
 from gradzoo.engine.nn import init, utils
-from gradzoo.engine.nn.activation import GELU, ReLU, Sigmoid, Tanh
+from gradzoo.engine.nn.activation import (
+    ELU,
+    GELU,
+    Hardtanh,
+    LeakyReLU,
+    LogSigmoid,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softplus,
+    Tanh,
+)
 from gradzoo.engine.nn.attention import MultiheadAttention
 from gradzoo.engine.nn.containers import ModuleList, Sequential
 from gradzoo.engine.nn.dropout import Dropout
 from gradzoo.engine.nn.embedding import Embedding
 from gradzoo.engine.nn.linear import Linear
+from gradzoo.engine.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from gradzoo.engine.nn.module import LoadResult, Module, StateDictError
 from gradzoo.engine.nn.normalization import LayerNorm
 from gradzoo.engine.nn.recurrent import GRUCell, LSTMCell, RNNCell
@@ -22,6 +44,9 @@ __all__ = [
     "Module", "Parameter", "StateDictError", "LoadResult",
     "Linear", "Embedding", "LayerNorm", "Dropout",
     "ReLU", "GELU", "Tanh", "Sigmoid",
+    "LeakyReLU", "ELU", "SiLU", "Softplus", "Hardtanh", "LogSigmoid",
     "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",
     "Sequential", "ModuleList", "init", "utils",
+    "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "L1Loss",
+    "SmoothL1Loss", "HuberLoss", "KLDivLoss",
 ]

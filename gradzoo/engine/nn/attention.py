@@ -16,7 +16,7 @@ import math
 from gradzoo.engine import functional as F
 from gradzoo.engine.nn.linear import Linear
 from gradzoo.engine.nn.module import Module
-from gradzoo.engine.ops.attention import masked_attention_weights
+from gradzoo.engine.ops.attention import attend, masked_attention_weights
 from gradzoo.engine.tensor import Tensor
 
 
@@ -73,8 +73,7 @@ class MultiheadAttention(Module):
             weights = self._weights(q, k, attn_mask, is_causal)
             heads = F.dropout(weights, self.dropout, True) @ v
         else:
-            heads = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
-                                                   is_causal=is_causal)
+            heads = attend(q, k, v, attn_mask, is_causal)  # a mask and is_causal may combine
         output = self.out_proj(self._merge_heads(heads))
         return output if self.batch_first else output.transpose(0, 1)
 

@@ -55,8 +55,8 @@ class _RecurrentCell(Module):
 
     def _check_input(self, x: Tensor) -> None:
         if x.shape[-1] != self.input_size:
-            raise ValueError(f"{type(self).__name__}: input has {x.shape[-1]} features "
-                             f"(shape {x.shape}), expected input_size={self.input_size}")
+            raise RuntimeError(f"{type(self).__name__}: input has {x.shape[-1]} features "
+                               f"(shape {x.shape}), expected input_size={self.input_size}")
 
     def _weights(self) -> list[Tensor]:
         """weight_ih, weight_hh and, when the cell has them, bias_ih and bias_hh (fused ops)."""

@@ -12,7 +12,9 @@ Backward, with G = dL/dO:
     dQ = dS K / sqrt(E),   dK = dS^T Q / sqrt(E)
 
 ``attn_mask``: boolean (True = may attend) or additive float, broadcast to
-(..., L, S). ``is_causal``: query i sees keys 0..i only. A query that may see
+(..., L, S); a float mask that requires grad is a fourth input of the op and gets
+its gradient, dM = unbroadcast(dS) (the gradient of the masked scores).
+``is_causal``: query i sees keys 0..i only. ``scale``: 1/sqrt(E) unless given. A query that may see
 no key at all gets zero weights and a zero output (and zero gradients):
 ``attention_mask`` gives its row a neutral mask of 0 and a factor 0 for its
 weights. The fused op, its composed twin and ``nn.MultiheadAttention`` all
@@ -26,6 +28,7 @@ import math
 from gradzoo.engine import backend
 from gradzoo.engine.backend import max_last_axis, sum_last_axis, xp_of
 from gradzoo.engine.function import Function, unbroadcast
+from gradzoo.engine.ops.shape import Where
 from gradzoo.engine.ops.softmax import softmax_composed
 from gradzoo.engine.tensor import Tensor
 
@@ -92,26 +95,56 @@ def masked_attention_weights(scores, attn_mask, is_causal: bool, softmax, v_batc
     """softmax(scores + mask) along the keys, with zero rows for queries that may see no key.
 
     ``scores`` is a Tensor (..., L, S); ``softmax(t, dim)`` a softmax on tensors (the
-    composed one, or ``F.softmax``); ``v_batch``: the batch dims of v, if any.
+    composed one, or ``F.softmax``); ``v_batch``: the batch dims of v, if any. A float
+    mask tensor that requires grad is added as a tensor, so it gets its gradient.
     """
     mask = mask_array(attn_mask, scores.device)
     if mask is not None:
         check_mask(mask.shape, scores.shape, v_batch)
+    xp = xp_of(scores.data)
     additive, keep = attention_mask(mask, is_causal, scores.shape[-2], scores.shape[-1],
-                                    scores.dtype, xp_of(scores.data))
+                                    scores.dtype, xp)
     if additive is None:
         return softmax(scores, dim=-1)
-    weights = softmax(scores + Tensor._make(additive, False, None), dim=-1)
+    if is_grad_mask(attn_mask):  # the mask's own values where they count, as a tensor
+        counts = additive != -xp.inf
+        if keep is not None:
+            counts = counts & (keep != 0)
+        mask_term = Where.apply(attn_mask, Tensor._make(additive, False, None), cond=counts)
+    else:
+        mask_term = Tensor._make(additive, False, None)
+    weights = softmax(scores + mask_term, dim=-1)
     return weights if keep is None else weights * Tensor._make(keep, False, None)
 
 
-def attention_composed(q, k, v, attn_mask=None, is_causal: bool = False):
+def is_grad_mask(attn_mask) -> bool:
+    """A float mask tensor that requires grad: it is an input of the op, not a constant."""
+    return isinstance(attn_mask, Tensor) and attn_mask.requires_grad and \
+        backend.is_floating(attn_mask.dtype)
+
+
+def attention_composed(q, k, v, attn_mask=None, is_causal: bool = False, scale=None):
     """Attention with the small ops: matmul, scale, mask, softmax, matmul."""
     check_fits(q.shape, k.shape, v.shape)
-    scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(q.shape[-1]))
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    scores = (q @ k.transpose(-1, -2)) * scale
     weights = masked_attention_weights(scores, attn_mask, is_causal, softmax_composed,
                                        v.shape[:-2])
     return weights @ v
+
+
+def attend(q, k, v, attn_mask=None, is_causal: bool = False, scale=None):
+    """The fused op on tensors, a mask and ``is_causal`` together allowed (nn.MultiheadAttention).
+
+    ``F.scaled_dot_product_attention`` refuses a mask with ``is_causal``, as PyTorch does.
+    """
+    if is_grad_mask(attn_mask):
+        if attn_mask.device != q.device:
+            mask_array(attn_mask, q.device)  # the device error
+        return ScaledDotProductAttention.apply(q, k, v, attn_mask, is_causal=is_causal,
+                                               scale=scale, mask_is_input=True)
+    return ScaledDotProductAttention.apply(q, k, v, attn_mask=mask_array(attn_mask, q.device),
+                                           is_causal=is_causal, scale=scale)
 
 
 def _softmax_rows(scores):
@@ -125,14 +158,18 @@ def _softmax_rows(scores):
 class ScaledDotProductAttention(Function):
     """O = softmax(Q K^T / sqrt(E) + M) V, forward and backward as above."""
 
-    parameters = ("attn_mask", "is_causal")
+    parameters = ("attn_mask", "is_causal", "scale", "mask_is_input")
     attn_mask = None
     is_causal = False
+    scale = None
+    mask_is_input = False  # the float mask is the fourth input (it requires grad)
     composed = staticmethod(attention_composed)
 
-    def forward(self, q, k, v):
+    def forward(self, q, k, v, mask=None):
         check_fits(q.shape, k.shape, v.shape)
-        self.scale = 1.0 / math.sqrt(q.shape[-1])
+        if self.mask_is_input:
+            self.attn_mask = mask
+        self.scale = 1.0 / math.sqrt(q.shape[-1]) if self.scale is None else self.scale
         scores = (q @ k.swapaxes(-1, -2)) * self.scale
         if self.attn_mask is not None:
             check_mask(self.attn_mask.shape, scores.shape, v.shape[:-2])
@@ -149,18 +186,24 @@ class ScaledDotProductAttention(Function):
         return _product_like(self.weights, v, q)  # O = P V, laid out as q is
 
     def backward(self, grad):
-        q, k, v = (t.data for t in self.inputs)
+        q, k, v = (t.data for t in self.inputs[:3])
         weights = self.weights
         grad_v = _product_like(weights.swapaxes(-1, -2), grad, v)  # dV = P^T G
         grad_scores = grad @ v.swapaxes(-1, -2)                    # dP = G V^T
         product = grad_scores * weights
         grad_scores -= sum_last_axis(product)                      # dP - rowsum(dP * P)
         grad_scores *= weights                                     # dS = P * (...)
+        grad_mask = ()
+        if self.mask_is_input:                                     # dM = dS, summed to M's shape
+            mask = self.inputs[3].data
+            grad_mask = (unbroadcast(grad_scores, mask.shape).astype(mask.dtype, copy=False),)
+            if grad_mask[0] is grad_scores:
+                grad_mask = (grad_scores.copy(),)
         grad_scores *= self.scale
         grad_q = _product_like(grad_scores, k, q)                  # dQ = dS K / sqrt(E)
         grad_k = _product_like(grad_scores.swapaxes(-1, -2), q, k)  # dK = dS^T Q / sqrt(E)
         return (unbroadcast(grad_q, q.shape), unbroadcast(grad_k, k.shape),
-                unbroadcast(grad_v, v.shape))
+                unbroadcast(grad_v, v.shape)) + grad_mask
 
 
 def _product_like(a, b, like):

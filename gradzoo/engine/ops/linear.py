@@ -23,9 +23,9 @@ from gradzoo.engine.function import Function
 def check_fits(x_shape, weight_shape) -> None:
     """The input's last dimension must be the weight's in_features."""
     if len(x_shape) == 0 or x_shape[-1] != weight_shape[1]:
-        raise ValueError(f"linear: input of shape {x_shape} does not fit a weight of shape "
-                         f"{weight_shape} (the input's last dimension must be "
-                         f"in_features={weight_shape[1]})")
+        raise RuntimeError(f"linear: input of shape {x_shape} does not fit a weight of shape "
+                           f"{weight_shape} (the input's last dimension must be "
+                           f"in_features={weight_shape[1]})")
 
 
 def linear_composed(x, weight, bias=None):

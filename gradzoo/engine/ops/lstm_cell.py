@@ -34,8 +34,8 @@ from gradzoo.engine.ops.unary import sigmoid_
 def check_input_size(cell: str, x_shape, weight_ih_shape) -> None:
     """The input's last dimension must be the cell's input_size (weight_ih's columns)."""
     if weight_ih_shape[1] != x_shape[-1]:
-        raise ValueError(f"{cell}: input has {x_shape[-1]} features (shape {tuple(x_shape)}), "
-                         f"expected input_size={weight_ih_shape[1]}")
+        raise RuntimeError(f"{cell}: input has {x_shape[-1]} features (shape "
+                           f"{tuple(x_shape)}), expected input_size={weight_ih_shape[1]}")
 
 
 def lstm_cell_composed(x, h, c, weight_ih, weight_hh, bias_ih=None, bias_hh=None):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from gradzoo.engine.function import Function, unbroadcast
 
 
@@ -14,18 +16,21 @@ class MatMul(Function):
 
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
-        if a.ndim == 0 or b.ndim == 0 or a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not fit "
-                             f"(the last dimension of the first must equal the "
-                             f"{'second-to-last' if b.ndim > 1 else 'only'} dimension of the "
-                             f"second)")
+        if a.ndim == 0 or b.ndim == 0:
+            raise RuntimeError(f"matmul: both arguments need at least one dimension, got shapes "
+                               f"{a.shape} and {b.shape}")
+        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+            raise RuntimeError(f"matmul: shapes {a.shape} and {b.shape} do not fit "
+                               f"(the last dimension of the first must equal the "
+                               f"{'second-to-last' if b.ndim > 1 else 'only'} dimension of "
+                               f"the second)")
         try:
             if a.ndim > 2 and b.ndim == 2:  # a stack of matrices times one matrix: one product
-                return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[-1:])
+                return (_rows(a) @ b).reshape(a.shape[:-1] + b.shape[-1:])
             return a @ b
         except ValueError:
-            raise ValueError(f"matmul: the batch dimensions of shapes {a.shape} and {b.shape} "
-                             f"do not broadcast") from None
+            raise RuntimeError(f"matmul: the batch dimensions of shapes {a.shape} and {b.shape} "
+                               f"do not broadcast") from None
 
     def backward(self, grad):
         a, b = self.inputs[0].data, self.inputs[1].data
@@ -50,8 +55,12 @@ class MatMul(Function):
         """
         grad_a = grad_b = None
         if self.needs_input_grad[0]:
-            grad_a = grad @ b.T if a.ndim == 2 else \
-                (grad.reshape(-1, grad.shape[-1]) @ b.T).reshape(a.shape)
+            grad_a = grad @ b.T if a.ndim == 2 else (_rows(grad) @ b.T).reshape(a.shape)
         if self.needs_input_grad[1]:
-            grad_b = a.reshape(-1, a.shape[-1]).T @ grad.reshape(-1, grad.shape[-1])
+            grad_b = _rows(a).T @ _rows(grad)
         return grad_a, grad_b
+
+
+def _rows(x):
+    """A stack of matrices (..., n, k) as one matrix of rows (N, k); also when a size is 0."""
+    return x.reshape(math.prod(x.shape[:-1]), x.shape[-1])

@@ -3,6 +3,7 @@ indexing, concat, stack and where. Their backward moves the gradient back."""
 
 from __future__ import annotations
 
+from gradzoo.engine import backend
 from gradzoo.engine.backend import scatter_add, xp_of
 from gradzoo.engine.function import Function, unbroadcast
 
@@ -16,8 +17,8 @@ class Reshape(Function):
         try:
             return x.reshape(self.shape)
         except ValueError:
-            raise ValueError(f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
-                             f"into shape {self.shape}") from None
+            raise RuntimeError(f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
+                               f"into shape {self.shape}") from None
 
     def backward(self, grad):
         return (grad.reshape(self.inputs[0].shape),)
@@ -42,7 +43,8 @@ class Permute(Function):
 
     def forward(self, x):
         if sorted(d % max(x.ndim, 1) for d in self.dims) != list(range(x.ndim)):
-            raise ValueError(f"permute{self.dims} must name each of the {x.ndim} dimensions once")
+            raise RuntimeError(f"permute{self.dims} must name each of the {x.ndim} dimensions "
+                               f"once")
         return x.transpose(self.dims)
 
     def backward(self, grad):
@@ -52,30 +54,117 @@ class Permute(Function):
         return (grad.transpose(inverse),)
 
 
-def _is_advanced(index) -> bool:
-    """True when the index holds integer arrays/lists (which may repeat elements)."""
-    parts = index if isinstance(index, tuple) else (index,)
-    return any(not isinstance(p, (int, slice, type(None), type(Ellipsis))) for p in parts)
+_BASIC_PARTS = (int, slice, type(None), type(Ellipsis))
+_BASIC_TYPES = frozenset(_BASIC_PARTS)  # (bool is not among them: x[True] adds a dimension)
+
+
+def torch_index(index, shape, data):
+    """``index`` rewritten so that NumPy picks what PyTorch picks, as ``(first, second)``.
+
+    NumPy and PyTorch agree on basic indexing and on advanced indexing (integer and
+    boolean arrays) alone, but not on both at once: PyTorch applies the integers
+    first (each removes its dimension), then the advanced indices among what is left.
+    So ``x[0, :, [0, 1]]`` on a (2, 3, 4) tensor is (3, 2) there, and (2, 3) in NumPy,
+    which counts the 0 as an advanced index separated from [0, 1] by the slice. The
+    answer is ``data[first][second]``, where ``first`` (None: nothing to do) holds the
+    integers; boolean masks are turned into their integer positions (``nonzero``).
+    """
+    parts = index if type(index) is tuple else (index,)
+    for part in parts:
+        if part.__class__ not in _BASIC_TYPES:
+            break
+    else:
+        return None, index  # basic indexing: the same in NumPy and PyTorch
+    xp = xp_of(data)
+    parts = [_index_part(part, xp) for part in parts]
+    if sum(part is Ellipsis for part in parts) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    used = sum(_dims_used(part) for part in parts)
+    at = next((i for i, part in enumerate(parts) if part is Ellipsis), None)
+    if at is not None:
+        parts[at:at + 1] = [slice(None)] * max(len(shape) - used, 0)
+    expanded, dim = [], 0
+    for part in parts:
+        if backend.is_array(part) and part.dtype == backend.bool_ and part.ndim:
+            _check_mask(part, shape, dim)
+            expanded.extend(part.nonzero())
+        else:
+            expanded.append(part)
+        dim += _dims_used(part)
+    has_integer = any(type(part) is int for part in expanded)
+    if not has_integer or not any(backend.is_array(part) for part in expanded):
+        return None, _one_or_tuple(expanded)
+    first = tuple(part if type(part) is int else slice(None)
+                  for part in expanded if _dims_used(part)) + (Ellipsis,)
+    second = [part for part in expanded if type(part) is not int]
+    return first, _one_or_tuple(second)
+
+
+def _index_part(part, xp):
+    """One part of an index as NumPy should see it (0-d integer tensors count as integers)."""
+    if type(part) is bool or isinstance(part, _BASIC_PARTS):
+        return part
+    if isinstance(part, (list, tuple)) or backend.is_array(part) or hasattr(part, "dtype"):
+        array = xp.asarray(part)
+        if array.size == 0 and not backend.is_integer(array.dtype):
+            array = array.astype(backend.int64)  # x[[]]: an empty integer index
+        if array.dtype != backend.bool_ and not backend.is_integer(array.dtype):
+            raise IndexError(f"tensors used as indices must be integer or boolean tensors, "
+                             f"not {array.dtype}")
+        if array.ndim == 0:
+            return bool(array) if array.dtype == backend.bool_ else int(array)
+        return array
+    raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and integer or "
+                     f"boolean tensors are valid indices (got {type(part).__name__})")
+
+
+def _dims_used(part) -> int:
+    """How many dimensions of the indexed tensor one part of an index consumes."""
+    if backend.is_array(part):
+        return part.ndim if part.dtype == backend.bool_ else 1
+    return 0 if part is None or part is Ellipsis or type(part) is bool else 1
+
+
+def _check_mask(mask, shape, dim) -> None:
+    """A boolean mask must have the shape of the dimensions it covers."""
+    for i, size in enumerate(mask.shape):
+        if dim + i >= len(shape) or shape[dim + i] != size:
+            raise IndexError(f"The shape of the mask {list(mask.shape)} at index {i} does not "
+                             f"match the shape of the indexed tensor {list(shape)} at index "
+                             f"{dim + i}")
+
+
+def _one_or_tuple(parts):
+    return parts[0] if len(parts) == 1 and backend.is_array(parts[0]) else tuple(parts)
+
+
+def _repeats_possible(index) -> bool:
+    """True when the index holds integer arrays (which may pick an element twice)."""
+    parts = index if type(index) is tuple else (index,)
+    return any(backend.is_array(part) for part in parts)
 
 
 class GetItem(Function):
-    """y = x[index] with slices or integer arrays; the gradient goes back to the picked places.
+    """y = x[index] with PyTorch's rules; the gradient goes back to the picked places.
 
-    An element picked twice (``x[[0, 0]]``) gets both gradients added.
+    Integers, slices, None, ``...``, integer and boolean arrays (``torch_index`` says how
+    they combine). An element picked twice (``x[[0, 0]]``) gets both gradients added.
     """
 
     parameters = ("index",)
 
     def forward(self, x):
-        return x[self.index]
+        self.first, self.second = first, second = torch_index(self.index, x.shape, x)
+        return x[second] if first is None else x[first][second]
 
     def backward(self, grad):
         x = self.inputs[0].data
         grad_x = xp_of(grad).zeros(x.shape, dtype=grad.dtype)
-        if _is_advanced(self.index):
-            scatter_add(grad_x, self.index, grad)
+        target = grad_x if self.first is None else grad_x[self.first]  # a view into grad_x
+        if _repeats_possible(self.second):
+            scatter_add(target, self.second, grad)
         else:
-            grad_x[self.index] = grad
+            target[self.second] = grad
         return (grad_x,)
 
 
@@ -90,8 +179,8 @@ class Concat(Function):
             return xp_of(xs[0]).concatenate(xs, axis=self.dim)
         except ValueError:
             shapes = ", ".join(str(x.shape) for x in xs)
-            raise ValueError(f"concat along dim {self.dim}: shapes {shapes} differ in "
-                             f"another dimension") from None
+            raise RuntimeError(f"concat along dim {self.dim}: shapes {shapes} differ in "
+                               f"another dimension") from None
 
     def backward(self, grad):
         sizes = [t.shape[self.dim] for t in self.inputs]
@@ -110,7 +199,7 @@ class Stack(Function):
             return xp_of(xs[0]).stack(xs, axis=self.dim)
         except ValueError:
             shapes = ", ".join(str(x.shape) for x in xs)
-            raise ValueError(f"stack needs tensors of one shape, got {shapes}") from None
+            raise RuntimeError(f"stack needs tensors of one shape, got {shapes}") from None
 
     def backward(self, grad):
         xp = xp_of(grad)

@@ -23,14 +23,14 @@ def softmax_composed(x, dim: int = -1):
 
     The max is a constant for the gradient (it cancels), so it is taken off the graph.
     """
-    shifted = x - x.detach().max(dim=dim, keepdim=True)
+    shifted = x - x.detach().amax(dim=dim, keepdim=True)
     e = shifted.exp()
     return e / e.sum(dim=dim, keepdim=True)
 
 
 def log_softmax_composed(x, dim: int = -1):
     """log_softmax with the small ops: x - m - log(sum(exp(x - m)))."""
-    shifted = x - x.detach().max(dim=dim, keepdim=True)
+    shifted = x - x.detach().amax(dim=dim, keepdim=True)
     return shifted - shifted.exp().sum(dim=dim, keepdim=True).log()
 
 
