@@ -148,6 +148,7 @@ def test_an_expression_may_use_only_what_is_allowed(expression, fragment):
     (["w=0.5", "x=2", "b=__import__('os')"], ["b=", "number"]),
     (["w=0.5", "x=[1, [2]]", "b=1"], ["x="]),
     (["w", "x=1", "b=1"], ["key=value"]),
+    (["w=[1, 2]", "x=[1, 2, 3]", "b=1"], ["cannot compute", "broadcast"]),  # a RuntimeError
 ])
 def test_values_of_names_are_checked(sets, fragments):
     args = [arg for pair in sets for arg in ("--set", pair)]

@@ -165,7 +165,8 @@ def _apply(node, operands: list, values: dict):
         if isinstance(node, ast.UnaryOp):
             return -operands[0] if isinstance(node.op, ast.USub) else operands[0]
         return FUNCTIONS[node.func.id](_as_tensor(operands[0]))
-    except (ValueError, TypeError, OverflowError, ZeroDivisionError) as error:
+    except (ValueError, TypeError, RuntimeError, OverflowError, ZeroDivisionError) as error:
+        # (the engine raises RuntimeError for shapes that do not fit, as PyTorch does)
         raise UsageError(f"--expr: cannot compute '{ast.unparse(node)}': {error}") from None
 
 
