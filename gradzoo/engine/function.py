@@ -119,6 +119,20 @@ def _parameter_error(op: type, params: dict) -> TypeError:
                      f"{', '.join(map(repr, missing))}; its parameters: {allowed}")
 
 
+def array_on(x, device: str, what: str):
+    """An argument that gets no gradient (indices, a target, a mask) as an array on ``device``.
+
+    Python data and NumPy arrays are copied there; a tensor on another device is an
+    error, as it is for the inputs of any op.
+    """
+    if isinstance(x, Tensor):
+        if x.device != device:
+            raise backend.DeviceError(f"{what} is on '{x.device}' but the input is on "
+                                      f"'{device}'; move it with .to('{device}')")
+        return x.data
+    return backend.make_array(x, device=device)
+
+
 def _as_tensors(inputs, op_name: str) -> tuple[Tensor, ...]:
     """Check that every input is on one device, and give them one dtype where they mix.
 

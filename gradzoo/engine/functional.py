@@ -6,21 +6,8 @@ Names and arguments follow ``torch.nn.functional``, so code moves between the tw
 from __future__ import annotations
 
 from gradzoo.engine import backend, ops
+from gradzoo.engine.function import array_on as _array_on
 from gradzoo.engine.tensor import Tensor
-
-
-def _array_on(x, device: str, what: str):
-    """An argument that gets no gradient (indices, target, mask) as an array on ``device``.
-
-    Python data and NumPy arrays are copied there; a tensor on another device is an
-    error, as it is for the inputs of any op.
-    """
-    if isinstance(x, Tensor):
-        if x.device != device:
-            raise backend.DeviceError(f"{what} is on '{x.device}' but the input is on "
-                                      f"'{device}'; move it with .to('{device}')")
-        return x.data
-    return backend.make_array(x, device=device)
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:

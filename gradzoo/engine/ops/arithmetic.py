@@ -94,7 +94,8 @@ class Pow(Function):
             grad_x = unbroadcast(grad * y_data * x_data ** (y_data - (y_data != 0)), x.shape)
         if self.needs_input_grad[1]:
             xp = xp_of(x.data)
-            slope = self.out * xp.log(x.data)
+            with xp.errstate(divide="ignore", invalid="ignore"):  # ln 0: replaced just below
+                slope = self.out * xp.log(x.data)
             slope = xp.where((x.data == 0) & (y.data >= 0), xp.zeros((), slope.dtype), slope)
             grad_y = unbroadcast(grad * slope, y.shape)
         return grad_x, grad_y

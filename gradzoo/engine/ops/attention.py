@@ -27,7 +27,7 @@ import math
 
 from gradzoo.engine import backend
 from gradzoo.engine.backend import max_last_axis, sum_last_axis, xp_of
-from gradzoo.engine.function import Function, unbroadcast
+from gradzoo.engine.function import Function, array_on, unbroadcast
 from gradzoo.engine.ops.shape import Where
 from gradzoo.engine.ops.softmax import softmax_composed
 from gradzoo.engine.tensor import Tensor
@@ -80,15 +80,8 @@ def check_fits(q_shape, k_shape, v_shape) -> None:
 
 
 def mask_array(attn_mask, device: str):
-    """``attn_mask`` (a tensor, an array or Python data) as an array on ``device``."""
-    if attn_mask is None:
-        return None
-    if isinstance(attn_mask, Tensor):
-        if attn_mask.device != device:
-            raise backend.DeviceError(f"attention: attn_mask is on '{attn_mask.device}' but the "
-                                      f"input is on '{device}'; move it with .to('{device}')")
-        return attn_mask.data
-    return backend.make_array(attn_mask, device=device)
+    """``attn_mask`` (a tensor, an array or Python data) as an array on ``device``, or None."""
+    return None if attn_mask is None else array_on(attn_mask, device, "attention: attn_mask")
 
 
 def masked_attention_weights(scores, attn_mask, is_causal: bool, softmax, v_batch=()):
