@@ -307,6 +307,9 @@ class _Random:
 
 random = _Random()
 cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
+# cupy.lib.stride_tricks.as_strided: a view with the strides given (in bytes, as NumPy's)
+lib = types.SimpleNamespace(stride_tricks=types.SimpleNamespace(
+    as_strided=_device_function(np.lib.stride_tricks.as_strided)))
 
 
 def __getattr__(name):

@@ -787,4 +787,222 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
     return input / input.norm(p=p, dim=dim, keepdim=True).clamp_min(eps)
 
 
+# ---- convolution (images) ----
+
+
+def _conv_args(op: str, input: Tensor, weight: Tensor, bias, transposed: bool) -> None:
+    """Shape checks with PyTorch's wording, before any arithmetic."""
+    if input.ndim != 4 or weight.ndim != 4:
+        raise RuntimeError(f"{op}: expected a 4-D input (N, C, H, W) and a 4-D weight, got "
+                           f"input of shape {input.shape} and weight of shape {weight.shape}")
+    channels = weight.shape[0] if transposed else weight.shape[1]
+    if input.shape[1] != channels:
+        layout = "(in, out, kH, kW)" if transposed else "(out, in, kH, kW)"
+        raise RuntimeError(f"{op}: the input has {input.shape[1]} channels but the weight "
+                           f"{tuple(weight.shape)} {layout} expects {channels}")
+    out_channels = weight.shape[1] if transposed else weight.shape[0]
+    if bias is not None and tuple(bias.shape) != (out_channels,):
+        raise RuntimeError(f"{op}: bias of shape {bias.shape} should be ({out_channels},), "
+                           f"one value per output channel")
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+           padding=0) -> Tensor:
+    """2-D convolution of ``input`` (N, C, H, W) with ``weight`` (out, C, kH, kW), plus ``bias``.
+
+    im2col (a strided view) then one matrix product (``ops.Conv2d``; see ops/conv.py).
+    ``stride`` and ``padding`` are an int or an (height, width) pair.
+
+    >>> from gradzoo.engine import tensor
+    >>> conv2d(tensor([[[[1.0, 2.0, 3.0]]]]), tensor([[[[1.0, -1.0]]]])).tolist()
+    [[[[-1.0, -1.0]]]]
+    """
+    _conv_args("conv2d", input, weight, bias, transposed=False)
+    stride, padding = ops.conv.pair(stride, "conv2d"), ops.conv.pair(padding, "conv2d")
+    for size, kernel, p in zip(input.shape[2:], weight.shape[2:], padding):
+        if size + 2 * p < kernel:
+            raise RuntimeError(f"conv2d: the padded input {tuple(input.shape[2:])} + 2 * "
+                               f"{padding} is smaller than the kernel "
+                               f"{tuple(weight.shape[2:])}")
+    params = {"stride": stride, "padding": padding}
+    if bias is None:
+        return ops.Conv2d.apply(input, weight, **params)
+    return ops.Conv2d.apply(input, weight, bias, has_bias=True, **params)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0) -> Tensor:
+    """Transposed convolution of ``input`` (N, in, H, W), ``weight`` (in, out, kH, kW).
+
+    The adjoint of conv2d (its forward is conv2d's input gradient): each input pixel
+    spreads ``weight`` times its value over the output, ``stride`` pixels apart;
+    Ho = (H - 1) stride - 2 padding + kH + output_padding.
+
+    >>> from gradzoo.engine import tensor
+    >>> conv_transpose2d(tensor([[[[1.0, 2.0]]]]), tensor([[[[1.0, 10.0]]]])).tolist()
+    [[[[1.0, 12.0, 20.0]]]]
+    """
+    _conv_args("conv_transpose2d", input, weight, bias, transposed=True)
+    pair = ops.conv.pair
+    stride, padding = pair(stride, "conv_transpose2d"), pair(padding, "conv_transpose2d")
+    output_padding = pair(output_padding, "conv_transpose2d")
+    for size, kernel, s, p, extra in zip(input.shape[2:], weight.shape[2:], stride, padding,
+                                         output_padding):
+        if extra >= s or (size - 1) * s - 2 * p + kernel + extra <= 0:
+            raise RuntimeError(f"conv_transpose2d: output_padding {output_padding} must be "
+                               f"smaller than the stride {stride}, and padding {padding} "
+                               f"must leave a positive output size")
+    params = {"stride": stride, "padding": padding, "output_padding": output_padding}
+    if bias is None:
+        return ops.ConvTranspose2d.apply(input, weight, **params)
+    return ops.ConvTranspose2d.apply(input, weight, bias, has_bias=True, **params)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+           padding=0) -> Tensor:
+    """1-D convolution of ``input`` (N, C, L) with ``weight`` (out, C, k): conv2d on rows of one.
+
+    >>> from gradzoo.engine import tensor
+    >>> conv1d(tensor([[[1.0, 2.0, 4.0]]]), tensor([[[1.0, 1.0]]])).tolist()
+    [[[3.0, 6.0]]]
+    """
+    if input.ndim != 3 or weight.ndim != 3:
+        raise RuntimeError(f"conv1d: expected a 3-D input (N, C, L) and a 3-D weight, got "
+                           f"input of shape {input.shape} and weight of shape {weight.shape}")
+    stride = stride if isinstance(stride, int) else tuple(stride)[0]
+    padding = padding if isinstance(padding, int) else tuple(padding)[0]
+    out = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, stride=(1, stride),
+                 padding=(0, padding))
+    return out.squeeze(2)
+
+
+# ---- normalisation (images) ----
+
+
+def _affine(op: str, weight, bias, channels: int) -> list:
+    """The weight and bias that are given, checked to hold one number per channel."""
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (channels,):
+            raise RuntimeError(f"{op}: {name} must have one number per channel, shape "
+                               f"({channels},), not {tuple(t.shape)}")
+    return [t for t in (weight, bias) if t is not None]
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise each sample's channels in ``num_groups`` groups, then scale and shift each.
+
+    ``input`` is (N, C, ...) and ``num_groups`` divides C; ``weight`` and ``bias`` are (C,).
+
+    >>> from gradzoo.engine import tensor
+    >>> group_norm(tensor([[[1.0, 3.0], [5.0, 5.0]]]), 2).numpy().round(4).tolist()
+    [[[-1.0, 1.0], [0.0, 0.0]]]
+    """
+    if input.ndim < 2 or num_groups < 1 or input.shape[1] % num_groups:
+        raise RuntimeError(f"group_norm: expected an input (N, C, ...) whose C channels split "
+                           f"into num_groups={num_groups} equal groups, got shape {input.shape}")
+    affine = _affine("group_norm", weight, bias, input.shape[1])
+    return ops.GroupNorm.apply(input, *affine, num_groups=num_groups, eps=eps,
+                               has_weight=weight is not None, has_bias=bias is not None)
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each channel of ``input`` (N, C, ...) over the batch and the pixels.
+
+    ``training``: by the batch's mean and (biased) variance, and move the running
+    estimates towards them in place (the variance unbiased); otherwise by the
+    running estimates, which must then be given.
+
+    >>> from gradzoo.engine import tensor, zeros, ones
+    >>> mean, var = zeros(1), ones(1)
+    >>> batch_norm(tensor([[1.0], [3.0]]), mean, var, training=True).numpy().round(4).tolist()
+    [[-1.0], [1.0]]
+    >>> mean.tolist(), var.tolist()
+    ([0.20000000298023224], [1.100000023841858])
+    """
+    if input.ndim < 2:
+        raise RuntimeError(f"batch_norm: expected an input (N, C, ...), got shape {input.shape}")
+    if training and input.numel() <= input.shape[1]:
+        raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
+                         f"got input of shape {input.shape}")
+    if not training and (running_mean is None or running_var is None):
+        raise RuntimeError("batch_norm: running_mean and running_var must be given when not "
+                           "training (they are what eval mode normalises by)")
+    running = {}
+    for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
+        if stat is not None:
+            if tuple(stat.shape) != (input.shape[1],):
+                raise RuntimeError(f"batch_norm: {name} must have shape ({input.shape[1]},), "
+                                   f"not {tuple(stat.shape)}")
+            running[name] = _array_on(stat, input.device, f"batch_norm: {name}")
+    affine = _affine("batch_norm", weight, bias, input.shape[1])
+    return ops.BatchNorm.apply(input, *affine, training=training, momentum=momentum, eps=eps,
+                               has_weight=weight is not None, has_bias=bias is not None,
+                               **running)
+
+
+# ---- pooling and upsampling (images) ----
+
+
+def _batched_picture(op, x: Tensor, **params) -> Tensor:
+    """Run a 2-D picture op on (N, C, H, W), or on one picture (C, H, W) as a batch of one."""
+    if x.ndim == 3:
+        return op.apply(x.unsqueeze(0), **params).squeeze(0)
+    return op.apply(x, **params)
+
+
+def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
+    """The largest pixel of each ``kernel_size`` window, windows ``stride`` apart (default:
+    ``kernel_size``); ``padding`` adds -inf around. The gradient goes to the first maximum.
+
+    >>> from gradzoo.engine import tensor
+    >>> max_pool2d(tensor([[[[1.0, 2.0], [4.0, 3.0]]]]), 2).tolist()
+    [[[[4.0]]]]
+    """
+    return _batched_picture(ops.MaxPool2d, x, kernel_size=kernel_size, stride=stride,
+                            padding=padding)
+
+
+def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
+    """The mean of each ``kernel_size`` window (zero ``padding`` counted, as PyTorch's
+    default ``count_include_pad=True``), windows ``stride`` apart (default: ``kernel_size``).
+
+    >>> from gradzoo.engine import tensor
+    >>> avg_pool2d(tensor([[[[1.0, 2.0], [4.0, 3.0]]]]), 2).tolist()
+    [[[[2.5]]]]
+    """
+    if not backend.is_floating(x.dtype):  # a mean of integers would come out float64
+        raise RuntimeError(f"avg_pool2d: the input must be a float tensor, not {x.dtype} "
+                           f"(as in PyTorch); cast it first with .float()")
+    return _batched_picture(ops.AvgPool2d, x, kernel_size=kernel_size, stride=stride,
+                            padding=padding)
+
+
+def interpolate(x: Tensor, scale_factor=2, mode: str = "nearest", *, size=None,
+                align_corners=None) -> Tensor:
+    """Upsample (N, C, H, W) by whole factors, each pixel repeated into a block (``"nearest"``).
+
+    ``scale_factor`` is an int (or a pair, one per spatial dim); ``size=(H2, W2)``, whole
+    multiples of the input's size, may be given instead. Other modes and fractional
+    factors are refused with a clear error (gradzoo has nearest-neighbour upsampling only).
+
+    >>> from gradzoo.engine import tensor
+    >>> interpolate(tensor([[[[1.0, 2.0]]]]), scale_factor=2).tolist()
+    [[[[1.0, 1.0, 2.0, 2.0], [1.0, 1.0, 2.0, 2.0]]]]
+    """
+    if align_corners is not None:
+        raise ValueError("interpolate: align_corners only has an effect for the linear and "
+                         "cubic modes; leave it None with mode 'nearest'")
+    if size is not None:
+        if scale_factor not in (None, 2):
+            raise ValueError("interpolate: only one of size or scale_factor should be defined")
+        scale_factor = ops.upsample.factors_for_size(x.shape, size)
+    elif scale_factor is None:
+        raise ValueError("interpolate: either size or scale_factor should be defined")
+    factors = ops.upsample.scale_factors(x.shape, scale_factor, mode)
+    return ops.UpsampleNearest.apply(x, scale_factor=factors)
+
+
 # ---- end of issue-14 sections ----

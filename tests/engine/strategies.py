@@ -409,3 +409,80 @@ def pad_inputs(draw, mode="constant"):
             before, after = max(before, 0), max(after, 0)
         pad += [before, after]
     return draw(arrays(shape)), tuple(pad)
+
+
+@st.composite
+def conv2d_inputs(draw, transposed=False):
+    """(x, weight, bias, stride, padding, output_padding) for F.conv2d or F.conv_transpose2d.
+
+    Batch 1 or 2, 1-3 channels, odd and even sides, kernels 1-3 (not square), strides 1-3
+    and paddings 0-2 per direction, an output_padding below the stride when transposed.
+    """
+    batch, channels, out_channels = draw(sides(1, 2)), draw(sides(1, 3)), draw(sides(1, 3))
+    kernel = (draw(sides(1, 3)), draw(sides(1, 3)))
+    stride = (draw(sides(1, 3)), draw(sides(1, 2)))
+    padding = tuple(draw(st.integers(0, min(2, k - 1 if transposed else 2))) for k in kernel)
+    if transposed:
+        output_padding = tuple(draw(st.integers(0, s - 1)) for s in stride)
+        smallest = [1 - (-max(0, 2 * p - k + 1 - e) // s)  # a positive output size
+                    for k, p, e, s in zip(kernel, padding, output_padding, stride)]
+        size = tuple(draw(st.integers(low, low + 3)) for low in smallest)
+        weight_shape = (channels, out_channels) + kernel
+    else:  # the padded input at least as large as the kernel
+        size = tuple(draw(st.integers(max(1, k - 2 * p), k - 2 * p + 4))
+                     for k, p in zip(kernel, padding))
+        output_padding = (0, 0)
+        weight_shape = (out_channels, channels) + kernel
+    x = draw(arrays((batch, channels) + size))
+    return (x, draw(arrays(weight_shape)), draw(arrays((out_channels,))), stride, padding,
+            output_padding)
+
+
+@st.composite
+def pool2d_inputs(draw):
+    """(x, kernel_size, stride, padding) for F.max_pool2d and F.avg_pool2d.
+
+    Batch 1 or 2, 1-3 channels, odd and even sides, kernels 1-3 (not square), strides None
+    (the kernel) or 1-3, paddings up to half the kernel. x's values are all distinct, at
+    least 0.05 apart, so no window's maximum is within a finite-difference step of a tie.
+    """
+    batch, channels = draw(sides(1, 2)), draw(sides(1, 3))
+    kernel = (draw(sides(1, 3)), draw(sides(1, 3)))
+    stride = draw(st.none() | st.tuples(sides(1, 3), sides(1, 2)))
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    size = tuple(draw(st.integers(max(1, k - 2 * p), k - 2 * p + 4))
+                 for k, p in zip(kernel, padding))
+    shape = (batch, channels) + size
+    order = draw(st.permutations(range(math.prod(shape))))
+    x = (np.array(order, dtype=np.float64).reshape(shape) - math.prod(shape) / 2) * 0.05
+    return x, kernel, stride, padding
+
+
+@st.composite
+def group_norm_inputs(draw):
+    """(x, num_groups, weight, bias): x (N, C, 0-2 spatial dims), C = groups * 1-3 channels.
+
+    Batch 1 or 2, odd and even sides; x's values spread out (``distinct_arrays``), so
+    no group is so nearly constant that 1 / sqrt(var + eps) amplifies rounding.
+    """
+    num_groups, per_group = draw(sides(1, 3)), draw(sides(1, 3))
+    channels = num_groups * per_group
+    spatial = draw(st.lists(sides(1, 3), min_size=0, max_size=2))
+    shape = (draw(sides(1, 2)), channels, *spatial)
+    return (draw(distinct_arrays(shape)), num_groups, draw(arrays((channels,), 0.5, 2.0)),
+            draw(arrays((channels,))))
+
+
+@st.composite
+def batch_norm_inputs(draw):
+    """(x, weight, bias, running_mean, running_var): x (N, C, 0-2 spatial dims), batch 1-3.
+
+    At least 2 numbers per channel (training needs a variance); running_var positive.
+    """
+    channels = draw(sides(1, 3))
+    spatial = draw(st.lists(sides(1, 3), min_size=0, max_size=2))
+    batch = draw(sides(1 if math.prod(spatial) > 1 else 2, 3))
+    shape = (batch, channels, *spatial)
+    return (draw(distinct_arrays(shape)), draw(arrays((channels,), 0.5, 2.0)),
+            draw(arrays((channels,))), draw(arrays((channels,))),
+            draw(positive_arrays((channels,))))

@@ -369,6 +369,23 @@ SAMPLES = {  # name: (leaf, const) -> output; leaf(*shape, low=) is a random inp
     "masked_fill, tril": lambda leaf, const: leaf(4, 3).masked_fill(const(MASK), -1.0).tril(),
     "pad": lambda leaf, const: F.pad(leaf(2, 3), (1, 2, 0, 1), value=0.5),
     "pad reflect": lambda leaf, const: F.pad(leaf(2, 3, 4), (2, 1), mode="reflect"),
+    # ---- convolution (issue 15)
+    "conv2d": lambda leaf, const: F.conv2d(leaf(2, 3, 5, 6), leaf(4, 3, 3, 2), leaf(4),
+                                           stride=(2, 1), padding=1),
+    "conv_transpose2d": lambda leaf, const: F.conv_transpose2d(
+        leaf(2, 3, 4, 3), leaf(3, 2, 3, 4), leaf(2), stride=2, padding=(1, 0),
+        output_padding=1),
+    # ---- pooling and upsampling (issue 15)
+    "max_pool2d": lambda leaf, const: F.max_pool2d(leaf(2, 3, 7, 6), (3, 2), (2, 1), (1, 1)),
+    "avg_pool2d": lambda leaf, const: F.avg_pool2d(leaf(2, 3, 5, 6), 2, padding=1),
+    "interpolate": lambda leaf, const: F.interpolate(leaf(2, 3, 3, 4), scale_factor=(2, 3)),
+    # ---- normalisation (issue 15)
+    "group_norm": lambda leaf, const: F.group_norm(leaf(2, 6, 3, 5), 3, leaf(6), leaf(6)),
+    "batch_norm training": lambda leaf, const: F.batch_norm(
+        leaf(4, 3, 2, 5), const([0.0, 1.0, -1.0]), const([1.0, 2.0, 0.5]), leaf(3), leaf(3),
+        training=True),
+    "batch_norm eval": lambda leaf, const: F.batch_norm(
+        leaf(2, 3, 4), const([0.0, 1.0, -1.0]), const([1.0, 2.0, 0.5]), leaf(3), leaf(3)),
     "tiny network": tiny_network,
 }
 

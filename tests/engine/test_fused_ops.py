@@ -63,6 +63,22 @@ def _layer_norm_twin(x, *affine, **kwargs):
     return ops.LayerNorm.composed(x, kwargs.pop("normalized_shape"), *affine, **kwargs)
 
 
+def _group_norm(x, *affine, num_groups, **kwargs):  # (x, weight, bias) as the case's inputs
+    return F.group_norm(x, num_groups, *affine, **kwargs)
+
+
+def _group_norm_twin(x, *affine, num_groups, **kwargs):
+    return ops.GroupNorm.composed(x, num_groups, *affine, **kwargs)
+
+
+def _batch_norm(x, *affine, running_mean=None, running_var=None, **kwargs):
+    return F.batch_norm(x, running_mean, running_var, *affine, **kwargs)
+
+
+def _batch_norm_twin(x, *affine, running_mean=None, running_var=None, **kwargs):
+    return ops.BatchNorm.composed(x, running_mean, running_var, *affine, **kwargs)
+
+
 # name: (op, its functional form, input shapes, keyword arguments (numpy arrays: tensors))
 CASES = {
     "linear": (ops.Linear, F.linear, [(2, 3, 4), (5, 4), (5,)], {}),
@@ -137,8 +153,44 @@ CASES = {
     "logsumexp": (ops.LogSumExp, lambda x, **kw: x.logsumexp(**kw), [(3, 4, 5)], {"dim": -1}),
     "logsumexp dims, keepdim": (ops.LogSumExp, lambda x, **kw: x.logsumexp(**kw), [(3, 4, 5)],
                                 {"dim": (0, 2), "keepdim": True}),
+    "max_pool2d": (ops.MaxPool2d, F.max_pool2d, [(2, 3, 7, 6)], {"kernel_size": 2}),
+    "max_pool2d overlapping, padded": (ops.MaxPool2d, F.max_pool2d, [(1, 2, 7, 5)],
+                                       {"kernel_size": (3, 2), "stride": (2, 1),
+                                        "padding": (1, 1)}),
+    "avg_pool2d": (ops.AvgPool2d, F.avg_pool2d, [(2, 3, 6, 7)], {"kernel_size": 3}),
+    "avg_pool2d overlapping, padded": (ops.AvgPool2d, F.avg_pool2d, [(1, 2, 5, 6)],
+                                       {"kernel_size": 3, "stride": 1, "padding": 1}),
+    "interpolate nearest": (ops.UpsampleNearest, F.interpolate, [(2, 3, 4, 5)],
+                            {"scale_factor": 2}),
+    "interpolate nearest (2, 3)": (ops.UpsampleNearest, F.interpolate, [(1, 2, 3, 2)],
+                                   {"scale_factor": (2, 3), "mode": "nearest"}),
+    # ---- convolution (issue 15)
+    "conv2d": (ops.Conv2d, F.conv2d, [(2, 3, 6, 5), (4, 3, 3, 3), (4,)], {"padding": 1}),
+    "conv2d strided, no bias": (ops.Conv2d, F.conv2d, [(1, 2, 7, 6), (3, 2, 3, 2)],
+                                {"stride": (2, 3), "padding": (0, 1)}),
+    "conv_transpose2d": (ops.ConvTranspose2d, F.conv_transpose2d,
+                         [(2, 3, 4, 3), (3, 2, 4, 4), (2,)], {"stride": 2, "padding": 1}),
+    "conv_transpose2d odd, no bias": (ops.ConvTranspose2d, F.conv_transpose2d,
+                                      [(1, 2, 3, 5), (2, 3, 3, 2)],
+                                      {"stride": (3, 1), "padding": (1, 0),
+                                       "output_padding": (2, 0)}),
+    # ---- normalisation (issue 15)
+    "group_norm": (ops.GroupNorm, _group_norm, [(2, 6, 5, 3), (6,), (6,)], {"num_groups": 3}),
+    "group_norm one group, no affine": (ops.GroupNorm, _group_norm, [(1, 4, 3)],
+                                        {"num_groups": 1, "eps": 1e-3}),
+    "group_norm (N, C), weight only": (ops.GroupNorm, _group_norm, [(3, 4), (4,)],
+                                       {"num_groups": 2}),
+    "batch_norm training": (ops.BatchNorm, _batch_norm, [(4, 3, 5, 2), (3,), (3,)],
+                            {"running_mean": np.zeros(3), "running_var": np.ones(3),
+                             "training": True, "momentum": 0.2}),
+    "batch_norm training, no estimates, (N, C)": (ops.BatchNorm, _batch_norm, [(5, 3)],
+                                                  {"training": True, "eps": 1e-3}),
+    "batch_norm eval": (ops.BatchNorm, _batch_norm, [(2, 3, 4), (3,), (3,)],
+                        {"running_mean": np.array([0.5, -1.0, 2.0]),
+                         "running_var": np.array([0.5, 2.0, 1.5])}),
 }
-TWINS = {ops.LayerNorm: _layer_norm_twin}  # where the twin takes the op's form differently
+TWINS = {ops.LayerNorm: _layer_norm_twin,  # where the twin takes the op's form differently
+         ops.GroupNorm: _group_norm_twin, ops.BatchNorm: _batch_norm_twin}
 
 # Phi is computed exactly (erf) by the fused op in float64 on the CPU, by Abramowitz &
 # Stegun (error < 7.5e-8) in its twin: float64 agrees to that accuracy only.

@@ -856,3 +856,112 @@ def test_attention_float_mask_gets_its_gradient(mask_shape):
     gradcheck(lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
               [q, k, v, mask])
     gradcheck(lambda m: F.scaled_dot_product_attention(q, k, v, attn_mask=m, scale=0.5), [mask])
+
+
+# ---------------------------------------------------------------------- convolution (issue 15)
+
+
+@covers(ops.Conv2d)
+@FEW
+@given(gen.conv2d_inputs(), st.booleans())
+def test_conv2d(case, with_bias):
+    x, weight, bias, stride, padding, _ = case
+    if with_bias:
+        gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding),
+                  [x, weight, bias])
+    else:
+        gradcheck(lambda x, w: F.conv2d(x, w, stride=stride, padding=padding), [x, weight])
+
+
+@covers(ops.ConvTranspose2d)
+@FEW
+@given(gen.conv2d_inputs(transposed=True), st.booleans())
+def test_conv_transpose2d(case, with_bias):
+    x, weight, bias, stride, padding, output_padding = case
+    params = {"stride": stride, "padding": padding, "output_padding": output_padding}
+    if with_bias:
+        gradcheck(lambda x, w, b: F.conv_transpose2d(x, w, b, **params), [x, weight, bias])
+    else:
+        gradcheck(lambda x, w: F.conv_transpose2d(x, w, **params), [x, weight])
+
+
+@covers(ops.Conv2d)
+@FEW
+@given(gen.arrays((2, 3, 7)), gen.arrays((2, 3, 3)), gen.arrays((2,)), gen.sides(1, 3),
+       st.integers(0, 2))
+def test_conv1d(x, weight, bias, stride, padding):
+    gradcheck(lambda x, w, b: F.conv1d(x, w, b, stride=stride, padding=padding),
+              [x, weight, bias])
+
+
+# ---------------------------------------------------------------------- pooling and upsampling
+
+
+@covers(ops.MaxPool2d, ops.AvgPool2d)
+@GRAD_SETTINGS
+@given(gen.pool2d_inputs())
+def test_max_pool2d_and_avg_pool2d(case):
+    x, kernel, stride, padding = case
+    gradcheck(lambda x: F.max_pool2d(x, kernel, stride, padding), [x])
+    gradcheck(lambda x: F.avg_pool2d(x, kernel, stride, padding), [x])
+
+
+@covers(ops.MaxPool2d, ops.AvgPool2d)
+def test_pooling_one_picture_and_its_composed_twins():
+    x = np.random.default_rng(6).permutation(30).reshape(2, 3, 5) * 0.1
+    gradcheck(lambda x: F.max_pool2d(x, 2, 1), [x])   # (C, H, W): a batch of one
+    gradcheck(lambda x: F.avg_pool2d(x, (1, 3), 2, (0, 1)), [x])
+    x4 = x.reshape(1, 2, 3, 5)
+    gradcheck(lambda x: ops.max_pool2d_composed(x, 3, 2, 1), [x4])
+    gradcheck(lambda x: ops.avg_pool2d_composed(x, 2, 1, 1), [x4])
+
+
+@covers(ops.UpsampleNearest)
+@GRAD_SETTINGS
+@given(gen.shapes(min_dims=3, max_dims=5, max_side=3).flatmap(lambda s: st.tuples(
+    gen.arrays(s), st.tuples(*[gen.sides(1, 3)] * (len(s) - 2)))))
+def test_interpolate_nearest(case):
+    x, factors = case
+    gradcheck(lambda x: F.interpolate(x, scale_factor=factors), [x])
+    gradcheck(lambda x: F.interpolate(x, scale_factor=factors[0]), [x])
+    gradcheck(lambda x: ops.upsample_nearest_composed(x, factors), [x])
+
+
+# ---------------------------------------------------------------------- normalisation (images)
+
+
+@covers(ops.GroupNorm)
+@pytest.mark.parametrize("with_weight, with_bias",
+                         [(False, False), (True, False), (False, True), (True, True)])
+@FEW
+@given(gen.group_norm_inputs())
+def test_group_norm(with_weight, with_bias, case):
+    x, num_groups, weight, bias = case
+    affine = [a for a, used in ((weight, with_weight), (bias, with_bias)) if used]
+
+    def group_norm(x, *params):
+        params = list(params)
+        w = params.pop(0) if with_weight else None
+        b = params.pop(0) if with_bias else None
+        return F.group_norm(x, num_groups, w, b, eps=1e-3)
+
+    gradcheck(group_norm, [x, *affine])
+    gradcheck(lambda x, w, b: ops.group_norm_composed(x, num_groups, w, b), [x, weight, bias])
+
+
+@covers(ops.BatchNorm)
+@pytest.mark.parametrize("training", [True, False])
+@FEW
+@given(gen.batch_norm_inputs(), st.booleans())
+def test_batch_norm(training, case, affine):
+    from gradzoo.engine import tensor
+
+    x, weight, bias, running_mean, running_var = case
+
+    def batch_norm(x, *params):  # fresh running estimates each call: training moves them
+        mean, var = (tensor(a, dtype="float64") for a in (running_mean, running_var))
+        return F.batch_norm(x, mean, var, *params, training=training, momentum=0.3)
+
+    gradcheck(batch_norm, [x, weight, bias] if affine else [x])
+    if training:  # no running estimates at all: the batch's statistics only
+        gradcheck(lambda x, w: F.batch_norm(x, None, None, w, training=True), [x, weight])

@@ -389,6 +389,19 @@ FLOAT32_CASES = {
     "index_select": (lambda x: x.index_select(0, np.array([1, 1, 0])), [(2, 3)]),
     "masked_select": (lambda x: x.masked_select(np.array([True, False, True])), [(2, 3)]),
     "pad": (lambda x: F.pad(F.pad(x, (1, 1), value=0.5), (1, 1), mode="replicate"), [(2, 3)]),
+    # ---- convolution (issue 15)
+    "conv2d": (lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1),
+               [(2, 3, 5, 4), (4, 3, 3, 3), (4,)]),
+    "conv_transpose2d": (lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1),
+                         [(2, 3, 3, 4), (3, 2, 4, 4), (2,)]),
+    # ---- pooling and upsampling (issue 15)
+    "max_pool2d": (lambda x: F.max_pool2d(x, 3, 2, 1), [(2, 3, 5, 4)]),
+    "avg_pool2d": (lambda x: F.avg_pool2d(x, (2, 3), 1), [(2, 3, 5, 4)]),
+    "interpolate": (lambda x: F.interpolate(x, scale_factor=2), [(2, 3, 2, 3)]),
+    # ---- normalisation (issue 15)
+    "group_norm": (lambda x, w, b: F.group_norm(x, 2, w, b), [(2, 4, 3, 3), (4,), (4,)]),
+    "batch_norm": (lambda x, w, b: F.batch_norm(x, np.zeros(3, np.float32), np.ones(3, np.float32),
+                                                w, b, training=True) * x, [(4, 3, 2), (3,), (3,)]),
 }
 
 

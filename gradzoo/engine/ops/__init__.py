@@ -8,13 +8,21 @@ the class attribute ``composed``; the tests compare the two on every device.
 from gradzoo.engine.ops.activations import ELU, Hardtanh, LeakyReLU, LogSigmoid, SiLU, Softplus
 from gradzoo.engine.ops.arithmetic import Add, Div, FloorDivide, Mul, Neg, Pow, Remainder, Sub
 from gradzoo.engine.ops.attention import ScaledDotProductAttention, attention_composed
+from gradzoo.engine.ops.batch_norm import BatchNorm, batch_norm_composed
 from gradzoo.engine.ops.cast import Cast, Clone
 from gradzoo.engine.ops.clamp import Clamp, Maximum, Minimum
+from gradzoo.engine.ops.conv import (
+    Conv2d,
+    ConvTranspose2d,
+    conv2d_composed,
+    conv_transpose2d_composed,
+)
 from gradzoo.engine.ops.cross_entropy import CrossEntropy, cross_entropy_composed
 from gradzoo.engine.ops.cumulative import CumProd, CumSum
 from gradzoo.engine.ops.dropout import Dropout
 from gradzoo.engine.ops.embedding import Embedding
 from gradzoo.engine.ops.gelu import GELU, gelu_composed
+from gradzoo.engine.ops.group_norm import GroupNorm, group_norm_composed
 from gradzoo.engine.ops.gru_cell import GRUCell, gru_cell_composed
 from gradzoo.engine.ops.indexing import Gather, IndexSelect, MaskedSelect, Scatter, ScatterAdd
 from gradzoo.engine.ops.layer_norm import LayerNorm, layer_norm_composed
@@ -25,6 +33,12 @@ from gradzoo.engine.ops.lstm_cell import LSTMCell, lstm_cell_composed
 from gradzoo.engine.ops.matmul import MatMul
 from gradzoo.engine.ops.mse_loss import MSELoss, mse_loss_composed
 from gradzoo.engine.ops.pad import Pad
+from gradzoo.engine.ops.pooling import (
+    AvgPool2d,
+    MaxPool2d,
+    avg_pool2d_composed,
+    max_pool2d_composed,
+)
 from gradzoo.engine.ops.reduce import (
     LogSumExp,
     Max,
@@ -62,6 +76,7 @@ from gradzoo.engine.ops.unary import (
     Sqrt,
     Tanh,
 )
+from gradzoo.engine.ops.upsample import UpsampleNearest, upsample_nearest_composed
 
 __all__ = [
     "Add", "Sub", "Mul", "Div", "Neg", "Pow",
@@ -86,4 +101,11 @@ __all__ = [
     "cross_entropy_composed", "mse_loss_composed", "attention_composed", "gelu_composed",
     "lstm_cell_composed", "gru_cell_composed", "var_composed", "std_composed",
     "logsumexp_composed",
+    # convolution (issue 15)
+    "Conv2d", "ConvTranspose2d", "conv2d_composed", "conv_transpose2d_composed",
+    # normalisation for images (issue 15)
+    "GroupNorm", "BatchNorm", "group_norm_composed", "batch_norm_composed",
+    # pooling and upsampling (issue 15)
+    "MaxPool2d", "AvgPool2d", "UpsampleNearest", "max_pool2d_composed", "avg_pool2d_composed",
+    "upsample_nearest_composed",
 ]
