@@ -171,9 +171,11 @@ def plugins():
 @click.argument("name")
 @click.option("--dir", "directory", type=click.Path(), default=None,
               help="Where to write the package (default: ./gradzoo-NAME); must be new or empty.")
-@click.option("--kind", type=click.Choice(["sequence", "language", "generative", "paired"]),
+@click.option("--kind", type=click.Choice(["sequence", "language", "generative", "paired",
+                                           "classification"]),
               default="sequence", show_default=True,
-              help="The tasks the model runs: a bigram baseline, or a Gaussian fit (generative).")
+              help="The tasks the model runs: a bigram baseline, a Gaussian fit (generative), "
+                   "linear encoders (paired) or a linear classifier (classification).")
 def new_plugin(name, directory, kind):
     """Write a new plugin package: a small working model, its tests and a README."""
     from gradzoo.plugins import scaffold
@@ -246,12 +248,12 @@ def train(model, task_name, steps, assignments, seed, lr, batch_size, device, ou
 @click.option("--n", "count", type=click.IntRange(1, 10_000), default=None,
               help="How many examples (sequence runs, default 8), samples (generative "
                    "runs, default 1000), gapped windows (cloze, default 4) or pictures "
-                   "(paired runs, default 8).")
+                   "(paired runs, default 8; classification runs, default 16).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed for sampling.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default=None)
 def sample(run_dir, prompt, tokens, temperature, top_k, count, seed, device):
     """Show what a trained run produces: text, answers beside the right ones, gaps filled
-    in, or pictures (samples; images beside their best captions)."""
+    in, pictures (samples; images beside their best captions), or classes guessed."""
     from gradzoo.lab import sampling
     from gradzoo.lab.errors import UsageError
 

@@ -284,7 +284,7 @@ def test_trace_prints_the_hook_calls_on_stderr(tmp_path, monkeypatch):
 @pytest.mark.parametrize("args, fragments", [
     (["gtp", "--task", "reverse"],
      ["unknown model 'gtp'", "did you mean 'gpt'",
-      "known models: bert, clip, diffusion, flow, gan, gpt, gru, lstm, rnn"]),
+      "known models: bert, clip, cnn, diffusion, flow, gan, gpt, gru, lstm, mlp, rnn"]),
     (["gpt", "--task", "revrese"],
      ["unknown task 'revrese'", "did you mean 'reverse'", "known tasks:"]),
     (["transformer", "--task", "chars"],

@@ -1,5 +1,6 @@
 """What ``gradzoo sample`` shows: generated text, a model's answers beside the right ones,
-or pictures of a generative model's samples (PNG files in RUN_DIR/samples/)."""
+pictures of a generative model's samples (PNG files in RUN_DIR/samples/), or a classifier's
+guesses for held-out pictures beside their true classes."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ SEQUENCE_EXAMPLES = 8      # fresh examples shown beside their right answers
 GENERATIVE_SAMPLES = 1000  # points (or images) drawn for the pictures
 PAIRED_PICTURES = 8        # test pictures shown beside their most similar captions
 CLOZE_WINDOWS = 4          # gapped windows shown with the model's fill-ins
+CLASSIFIED_PICTURES = 16   # held-out pictures shown with their true and predicted class
 
 
 def sample_run(registry: Registry, run_dir, prompt=None, tokens=200, temperature=0.8, top_k=None,
@@ -39,6 +41,9 @@ def sample_run(registry: Registry, run_dir, prompt=None, tokens=200, temperature
         from gradzoo.lab.pictures.paired import draw_paired_run
 
         return draw_paired_run(model, task, count or PAIRED_PICTURES, Path(run_dir) / "samples")
+    if task.kind == "classification":
+        with no_grad():
+            return class_table(model, task, count or CLASSIFIED_PICTURES, seed)
     raise UsageError(f"sample does not know how to show a {task.kind} task yet")
 
 
@@ -66,6 +71,28 @@ def answer_table(model, task, count, seed) -> list[str]:
         lines.append(f"{mark} {task.decode(source)}  ->  {task.decode(answer)}"
                      + ("" if ok else f"   (right: {task.decode(truth)})"))
     lines.append(f"{right} of {len(predicted)} right")
+    return lines
+
+
+def class_table(model, task, count, seed) -> list[str]:
+    """Held-out pictures (the test split): true class, predicted class and its probability.
+
+    The probability is softmax(logits) of the predicted class: how sure the model is.
+    """
+    batch = task.batch(count, seed, split="test")
+    probabilities = model.classify(batch.images).softmax(dim=-1).numpy()
+    predicted = probabilities.argmax(axis=1)
+    truth = batch.labels.numpy()
+    names = task.class_names
+    width = max(len("predicted"), *(len(name) for name in names))
+    lines = [f"picture  {'true':<{width}}  {'predicted':<{width}}  probability"]
+    right = 0
+    for index, (guess, label, p) in enumerate(zip(predicted, truth, probabilities)):
+        ok = bool(guess == label)
+        right += ok
+        lines.append(f"{index:>7}  {names[label]:<{width}}  {names[guess]:<{width}}  "
+                     f"{p[guess]:11.2f}" + ("" if ok else "  WRONG"))
+    lines.append(f"{right} of {len(truth)} right: accuracy {right / max(len(truth), 1):.1%}")
     return lines
 
 

@@ -127,4 +127,6 @@ def kind_output(model, subject: Subject, batch):
         if subject.kind == "paired":
             return call("similarity(images, captions)", model.similarity, batch.images,
                         batch.captions)
+        if subject.kind == "classification":
+            return call("classify(images)", model.classify, batch.images)
         return call(f"{method}(5)", model.sample, 5)

@@ -113,6 +113,8 @@ def _check_kind_output(subject: Subject, output) -> None:
         _expect_tokens("generate(prompt of 4 tokens, 3)", output, (2, 7), task.vocab_size)
     elif subject.kind == "paired":
         _expect_similarities(output)
+    elif subject.kind == "classification":
+        _expect_logits(output, task.num_classes)
     else:
         expected = (5, task.data_dim)
         if tuple(output.shape) != expected or not backend.is_floating(output.dtype):
@@ -130,6 +132,17 @@ def _expect_similarities(output) -> None:
     if not all_finite(output) or float(abs(output).max()) > 1 + 1e-4:
         raise CheckFailed("similarity gave values outside -1..1: it should compare unit-length "
                           "embeddings (cosine similarity), before any temperature")
+
+
+def _expect_logits(output, num_classes: int) -> None:
+    """classify of 4 images: finite float logits (4, num_classes), one row of scores per image."""
+    expected = (4, num_classes)
+    if tuple(output.shape) != expected or not backend.is_floating(output.dtype):
+        raise CheckFailed(f"classify(4 images) gave {output.dtype} of shape "
+                          f"{tuple(output.shape)}; expected float logits of shape {expected} "
+                          f"(images, task.num_classes)")
+    if not all_finite(output):
+        raise CheckFailed("classify(4 images) gave logits that are not finite")
 
 
 def _expect_tokens(what: str, output, shape, vocab_size: int) -> None:
@@ -211,7 +224,7 @@ def _directional_derivatives(model, batch, seed: int, param, rng):
 
 def check_causal(subject: Subject) -> str:
     """A decoder-only model does not look ahead: later tokens never change earlier outputs."""
-    if subject.kind in ("generative", "paired"):
+    if subject.kind in ("generative", "paired", "classification"):
         raise CheckSkipped(f"{subject.kind} models are not read left to right")
     task = subject.task
     length = (task.source_length + task.target_length if subject.kind == "sequence"

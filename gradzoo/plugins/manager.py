@@ -35,7 +35,7 @@ ENTRY_POINT_GROUP = "gradzoo"
 
 # The task a model of each kind is shown on when it names none (``Registry.example_task``).
 USUAL_TASKS = {"sequence": "copy", "language": "chars", "generative": "moons",
-               "paired": "captions"}
+               "paired": "captions", "classification": "shape_classes"}
 
 # The built-in zoo: module names, loaded the same way as any plugin.
 BUILTIN_PLUGINS: tuple[str, ...] = (
@@ -56,6 +56,9 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gradzoo.zoo.models.flow",
     "gradzoo.zoo.tasks.captions",
     "gradzoo.zoo.models.clip",
+    "gradzoo.zoo.tasks.classes",
+    "gradzoo.zoo.models.cnn",
+    "gradzoo.zoo.models.mlp",
 )
 
 

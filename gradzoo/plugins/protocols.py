@@ -18,7 +18,8 @@ target positions only (``SequenceBatch.stream()`` builds it). A language batch
 holds ``inputs`` (B, L) and ``targets`` (B, L), the inputs shifted by one. A
 generative batch offers ``flat``, the (B, D) float tensor of its examples. A
 paired batch holds ``images`` (B, D) floats and ``captions`` (B, T) token ids,
-row i of one describing row i of the other.
+row i of one describing row i of the other. A classification batch holds
+``images`` (B, H*W) floats in [0, 1] and ``labels`` (B,) class ids.
 """
 
 from __future__ import annotations
@@ -103,6 +104,21 @@ class PairedTask(Task, Protocol):
 
 
 @runtime_checkable
+class ClassificationTask(Task, Protocol):
+    """Pictures with a class label each: ``image_shape`` (H, W), ``data_dim`` = H*W floats.
+
+    Labels are ids from 0 to ``num_classes`` - 1, named by ``class_names``; ``score``
+    gives the ``accuracy`` beside the ``majority_baseline`` (always guessing the
+    commonest class).
+    """
+
+    data_dim: int
+    image_shape: tuple[int, int]
+    num_classes: int
+    class_names: tuple[str, ...]
+
+
+@runtime_checkable
 class Model(Protocol):
     """Every model is an ``nn.Module`` with a ``loss`` on a batch of its task."""
 
@@ -142,12 +158,20 @@ class PairedModel(Model, Protocol):
         """
 
 
+@runtime_checkable
+class ClassificationModel(Model, Protocol):
+    def classify(self, images):
+        """Logits (B, num_classes) for images (B, H*W): the class scores before softmax."""
+
+
 # ---------------------------------------------------------------------- per kind
 
 MODEL_PROTOCOLS: dict[str, type] = {"sequence": SequenceModel, "language": LanguageModel,
-                                    "generative": GenerativeModel, "paired": PairedModel}
+                                    "generative": GenerativeModel, "paired": PairedModel,
+                                    "classification": ClassificationModel}
 TASK_PROTOCOLS: dict[str, type] = {"sequence": SequenceTask, "language": LanguageTask,
-                                   "generative": GenerativeTask, "paired": PairedTask}
+                                   "generative": GenerativeTask, "paired": PairedTask,
+                                   "classification": ClassificationTask}
 
 
 def _own_methods(protocol: type) -> tuple[str, ...]:

@@ -7,7 +7,8 @@
       README.md             how to try it, change it and publish it
 
 A sequence or language plugin starts as a bigram baseline, a generative one
-as a Gaussian fit, a paired one as two linear encoders into one space. The
+as a Gaussian fit, a paired one as two linear encoders into one space, a
+classification one as a linear softmax classifier on the pixels. The
 task it is tried on is the one the registry shows such a model on
 (``Registry.example_task``). Nothing is ever overwritten: a taken name, a name that is
 not a lowercase identifier, or a directory that exists and is not empty is
@@ -32,8 +33,10 @@ SUMMARIES = {  # at most 60 characters: what `gradzoo list` shows whole
     "language": "bigram baseline: each character guessed from the one before",
     "generative": "Gaussian fit: one blob with the data's mean and spread",
     "paired": "linear encoders: images and captions in one cosine space",
+    "classification": "linear softmax classifier: class scores from the pixels",
 }
-RIVAL = {"sequence": "gpt", "language": "gpt", "generative": "vae", "paired": "clip"}
+RIVAL = {"sequence": "gpt", "language": "gpt", "generative": "vae", "paired": "clip",
+         "classification": "cnn"}
 CANNOT = {"sequence": "copy or reverse a string", "language": "use more than the last character"}
 
 
@@ -119,6 +122,8 @@ def _model_template(kind: str) -> str:
         return models.GENERATIVE_MODEL
     if kind == "paired":
         return models.PAIRED_MODEL
+    if kind == "classification":
+        return models.CLASSIFICATION_MODEL
     methods = models.SEQUENCE_METHODS if kind == "sequence" else models.LANGUAGE_METHODS
     ignore = "\nIGNORE = -100  # the label of a position that is not scored\n"
     extra = ignore if kind == "sequence" else ""
@@ -127,7 +132,8 @@ def _model_template(kind: str) -> str:
 
 
 def _test_template(kind: str) -> str:
-    own = {"generative": templates.GENERATIVE_TEST, "paired": templates.PAIRED_TEST}
+    own = {"generative": templates.GENERATIVE_TEST, "paired": templates.PAIRED_TEST,
+           "classification": templates.CLASSIFICATION_TEST}
     return templates.TEST_HEAD + own.get(kind, templates.TOKEN_TEST)
 
 

@@ -2,7 +2,8 @@
 
 Each is a small working model to start from, with its formula on top and the
 lines to change marked CHANGE: a bigram baseline (sequence, language), a
-Gaussian fit (generative), two linear encoders into one space (paired).
+Gaussian fit (generative), two linear encoders into one space (paired), a
+linear softmax classifier (classification).
 ``scaffold_templates.py`` holds the package around it: pyproject, README, tests.
 """
 
@@ -303,6 +304,74 @@ SPEC = ModelSpec(
                min=1, max=4096),
         Option("temperature", 0.1, "tau: the similarities are divided by it", min=1e-3,
                max=10.0),
+    ),
+    training={"steps": 300, "lr": 1e-2},  # the lab's training defaults for this model
+)
+
+
+@hookimpl
+def register_models(register):
+    """gradzoo calls this once when it starts: register each model of the plugin."""
+    register(SPEC)
+'''
+
+# ---------------------------------------------------------------------- a classification model
+
+CLASSIFICATION_MODEL = '''\
+"""``$name``: a gradzoo model plugin made by ``gradzoo new-plugin``: a linear softmax classifier.
+
+    z = W x + b                           logits (num_classes): one score per class, from
+                                          the image's H*W pixels read as one long vector
+    p = softmax(z)                        the probability of each class
+    loss = -log p[y]                      cross-entropy with the true label y, averaged
+
+Every pixel votes for every class with its own weight, wherever the shape
+lies in the picture: a baseline that cnn, whose filters are shared across
+the picture, must beat. To make it your own model, change the parts marked
+CHANGE below.
+
+Try it:  gradzoo train $name --task $task    gradzoo graph $name    pytest
+"""
+
+from __future__ import annotations
+
+from gradzoo.engine import Tensor, nn
+from gradzoo.engine import functional as F
+from gradzoo.plugins import ModelSpec, Option, hookimpl
+
+
+class $class_name(nn.Module):
+    """One linear map from the pixels to a score per class."""
+
+    def __init__(self, data_dim: int, num_classes: int, bias: bool):
+        super().__init__()
+        # CHANGE: your layers. Layers assigned as attributes are registered:
+        # trained, saved in checkpoints, drawn by `gradzoo graph`.
+        self.scores = nn.Linear(data_dim, num_classes, bias=bias)         # W, b
+
+    def classify(self, images: Tensor) -> Tensor:
+        """z = W x + b: logits (B, num_classes) for images (B, H*W)."""
+        return self.scores(images)
+
+    def loss(self, batch) -> Tensor:
+        """Cross-entropy of the logits with the batch's labels (B,)."""
+        return F.cross_entropy(self.classify(batch.images), batch.labels)
+
+
+def build(task, options) -> $class_name:
+    """The model sized for ``task``; ``options`` holds the values of the spec's options."""
+    return $class_name(task.data_dim, task.num_classes, options["bias"])
+
+
+SPEC = ModelSpec(
+    name="$name",
+    # CHANGE: the summary, one line for `gradzoo list`
+    summary="$summary",
+    kinds=("classification",),
+    build=build,
+    options=(
+        # CHANGE: your hyperparameters; users set them with --set bias=false
+        Option("bias", True, "learn a bias b per class (false: z = W x)"),
     ),
     training={"steps": 300, "lr": 1e-2},  # the lab's training defaults for this model
 )

@@ -116,6 +116,12 @@ cosines (N, M) of N images against M captions. `batch.images` holds one
 flattened image per row, `batch.captions` the token ids of its caption, with
 `task.pad_token` after the last word. Keep the embeddings unit-length, so the
 similarities stay in -1..1.""",
+    "classification": """
+A classification model needs two methods: `loss(batch)`, a number to minimise
+(here the cross-entropy), and `classify(images)`, the logits (B, C): one score
+per class of `task.class_names` for each image. `batch.images` holds one
+flattened image per row (`task.image_shape` gives its height and width, for a
+convolution), `batch.labels` the class id of each.""",
 }
 
 # ---------------------------------------------------------------------- tests
@@ -180,4 +186,22 @@ def test_a_caption_is_the_bag_of_its_words():
     assert abs(scores[0, 0] - scores[0, 1]) < 1e-6      # same words, other order
     assert abs(scores[0, 0] - longer[0, 0]) < 1e-6      # same words, more padding
     assert abs(scores[0, 0] - scores[0, 2]) > 1e-6      # other words
+'''
+
+CLASSIFICATION_TEST = '''
+
+def test_the_classifier_learns_to_tell_two_pictures_apart():
+    """A few steps of Adam fit two labelled pictures (CHANGE: test your model)."""
+    from gradzoo.engine import optim
+
+    images = Tensor([[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]])
+    batch = SimpleNamespace(images=images, labels=Tensor([0, 1]))
+    model = $module.build(SimpleNamespace(data_dim=4, num_classes=2), {"bias": True})
+    optimizer = optim.Adam(model.parameters(), lr=0.1)
+    for _ in range(100):
+        loss = model.loss(batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert list(model.classify(images).numpy().argmax(axis=1)) == [0, 1]
 '''

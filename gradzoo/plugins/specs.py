@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("sequence", "language", "generative", "paired")
+KINDS = ("sequence", "language", "generative", "paired", "classification")
 TRAINING_KEYS = ("steps", "batch_size", "lr", "warmup", "weight_decay", "clip", "eval_every")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -140,7 +140,7 @@ class ModelSpec(_Spec):
 
     - ``name``: unique, lowercase (``"gpt"``); ``summary``: one line.
     - ``kinds``: the task kinds it can run, from ``"sequence"``, ``"language"``,
-      ``"generative"``, ``"paired"``.
+      ``"generative"``, ``"paired"``, ``"classification"``.
     - ``build(task, options) -> model``: makes the model (an ``nn.Module``) for a
       task, with ``options`` the resolved option values (a dict).
     - ``options``: its hyperparameters, as ``Option``s with defaults.
@@ -184,7 +184,8 @@ class TaskSpec(_Spec):
     """A task a plugin offers.
 
     - ``name``: unique, lowercase (``"reverse"``); ``summary``: one line.
-    - ``kind``: ``"sequence"``, ``"language"``, ``"generative"`` or ``"paired"``.
+    - ``kind``: ``"sequence"``, ``"language"``, ``"generative"``, ``"paired"`` or
+      ``"classification"``.
     - ``make(options, seed) -> task``: builds the task's data, reproducibly from ``seed``.
     - ``options``: its settings, as ``Option``s with defaults.
     """

@@ -37,9 +37,10 @@ from tests.plugins.helpers import (
 )
 
 BUILTIN_MODELS = {"rnn", "lstm", "gru", "transformer", "gpt", "bert", "clip", "vae", "diffusion",
-                  "gan", "flow"}
+                  "gan", "flow", "cnn", "mlp"}
 BUILTIN_TASKS = {"remember", "recall", "copy", "reverse", "sort", "add", "chars", "cloze",
-                 "captions", "moons", "circles", "spiral", "ring", "shapes", "images"}
+                 "captions", "moons", "circles", "spiral", "ring", "shapes", "images",
+                 "shape_classes", "labelled_images"}
 
 
 pytestmark = pytest.mark.usefixtures("fresh_plugins")  # see tests/conftest.py
@@ -87,8 +88,8 @@ def test_an_unknown_name_is_a_key_error_with_the_closest_names():
         registry.model("lstn")
     assert isinstance(caught.value, KeyError)
     assert str(caught.value).startswith("unknown model 'lstn' (did you mean 'lstm'?)")
-    assert ("known models: bert, clip, diffusion, flow, gan, gpt, gru, lstm, rnn, transformer, vae"
-            in str(caught.value))
+    assert ("known models: bert, clip, cnn, diffusion, flow, gan, gpt, gru, lstm, mlp, rnn, "
+            "transformer, vae" in str(caught.value))
     with pytest.raises(UnknownNameError, match="unknown task 'revrse'.*'reverse'"):
         registry.task("revrse")
 

@@ -21,7 +21,8 @@ def test_model_methods_are_those_of_the_protocols():
     assert protocols.MODEL_METHODS == {"sequence": ("loss", "predict"),
                                        "language": ("loss", "generate"),
                                        "generative": ("loss", "sample"),
-                                       "paired": ("loss", "similarity")}
+                                       "paired": ("loss", "similarity"),
+                                       "classification": ("loss", "classify")}
 
 
 def test_a_method_capability_is_offered_when_callable():
@@ -101,6 +102,7 @@ def test_the_builtin_models_are_shown_on_their_usual_tasks():
     shown = {name: registry.example_task(spec) for name, spec in registry.models.items()}
     assert shown["gpt"] == "copy" and shown["bert"] == "cloze"
     assert shown["vae"] == "moons" and shown["clip"] == "captions"
+    assert shown["cnn"] == "shape_classes" and shown["mlp"] == "shape_classes"
 
 
 # ---------------------------------------------------------------------- the built-ins
@@ -109,7 +111,7 @@ def test_the_builtin_models_are_shown_on_their_usual_tasks():
 @pytest.mark.parametrize("name", sorted(get_registry().tasks))
 def test_builtin_task_follows_its_protocol(name):
     spec = get_registry().task(name)
-    if name == "images":
+    if name in ("images", "labelled_images"):
         pytest.skip("needs a file of the user's images (tested in tests/zoo)")
     task = spec.make(spec.defaults(), 0)
     assert isinstance(task, protocols.TASK_PROTOCOLS[spec.kind]), f"{name} lacks its protocol"

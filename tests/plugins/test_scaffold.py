@@ -101,7 +101,8 @@ def test_every_kind_writes_a_complete_package(kind):
 @pytest.mark.parametrize("kind, task, rival", [("sequence", "copy", "gpt"),
                                                ("language", "chars", "gpt"),
                                                ("generative", "moons", "vae"),
-                                               ("paired", "captions", "clip")])
+                                               ("paired", "captions", "clip"),
+                                               ("classification", "shape_classes", "cnn")])
 def test_the_plugin_is_tried_on_the_task_the_registry_shows_its_kind_on(kind, task, rival):
     readme = scaffold.package_files("mymodel", kind)["README.md"]
     assert f"gradzoo compare mymodel {rival} --task {task} --steps 200" in readme
@@ -117,9 +118,10 @@ def load_module(path):
 
 
 @pytest.mark.parametrize("kind, task", [("language", "chars"), ("generative", "moons"),
-                                        ("paired", "captions")])
-def test_language_generative_and_paired_plugins_pass_the_kit_train_draw_and_test(kind, task,
-                                                                                 tmp_path):
+                                        ("paired", "captions"),
+                                        ("classification", "shape_classes")])
+def test_language_generative_paired_and_classification_plugins_pass_the_kit_train_draw_and_test(
+        kind, task, tmp_path):
     """From a plugins directory, without installing: the kit, train, graph, then its own tests."""
     root = tmp_path / "plugin"
     assert new_plugin(f"my_{kind}", "--dir", str(root), "--kind", kind).exit_code == 0
