@@ -22,25 +22,9 @@ from __future__ import annotations
 from gradzoo.engine import Tensor, backend, nn, no_grad
 from gradzoo.engine import functional as F
 from gradzoo.plugins import ModelSpec, Option, hookimpl
-from gradzoo.zoo.models.blocks import FeedForward
+from gradzoo.zoo.models.blocks import Block
 from gradzoo.zoo.models.decoding import sample_token
 from gradzoo.zoo.tasks.sequence import IGNORE
-
-
-class EncoderBlock(nn.Module):
-    """One pre-LayerNorm block with bidirectional self-attention, then the feed-forward."""
-
-    def __init__(self, width: int, heads: int, dropout: float):
-        super().__init__()
-        self.ln_1 = nn.LayerNorm(width)
-        self.attn = nn.MultiheadAttention(width, heads, dropout=dropout)
-        self.ln_2 = nn.LayerNorm(width)
-        self.mlp = FeedForward(width, activation="gelu", dropout=dropout)
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = self.ln_1(x)
-        x = x + self.attn(h, h, h)                  # no mask: position i attends to every j
-        return x + self.mlp(self.ln_2(x))
 
 
 class BERT(nn.Module):
@@ -56,7 +40,7 @@ class BERT(nn.Module):
         self.token_embedding = nn.Embedding(vocab_size, width)
         self.position_embedding = nn.Embedding(max_length, width)
         self.dropout = nn.Dropout(dropout)
-        self.blocks = nn.ModuleList([EncoderBlock(width, heads, dropout) for _ in range(layers)])
+        self.blocks = nn.ModuleList([Block(width, heads, dropout) for _ in range(layers)])
         self.ln_f = nn.LayerNorm(width)
         self.head_bias = nn.init.new_parameter(vocab_size)   # b, starts at 0
         for embedding in (self.token_embedding, self.position_embedding):

@@ -1,4 +1,4 @@
-"""The position-wise feed-forward network that gpt, bert, clip and the transformer share.
+"""The parts the transformers of the zoo share: the feed-forward network and the block.
 
 Every transformer block has two sub-layers: attention, which mixes positions,
 and this network, which transforms each position on its own:
@@ -39,3 +39,26 @@ class FeedForward(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.dropout(self.proj(self.activation(self.fc(x))))
+
+
+class Block(nn.Module):
+    """One pre-LayerNorm transformer block: self-attention, then the feed-forward, each residual.
+
+    GPT and BERT differ in one flag: ``causal=True`` lets position i attend to
+    positions 0..i only (gpt); without it every position sees every other (bert,
+    clip's text tower). ``attn_mask`` hides further keys (clip: the padding).
+    """
+
+    def __init__(self, width: int, heads: int, dropout: float = 0.0, causal: bool = False):
+        super().__init__()
+        self.causal = causal
+        self.ln_1 = nn.LayerNorm(width)
+        self.attn = nn.MultiheadAttention(width, heads, dropout=dropout)
+        self.ln_2 = nn.LayerNorm(width)
+        self.mlp = FeedForward(width, activation="gelu", dropout=dropout)
+
+    def forward(self, x: Tensor, attn_mask=None) -> Tensor:
+        h = self.ln_1(x)
+        # x' = x + Attention(LN_1(x)), future positions hidden when causal
+        x = x + self.attn(h, h, h, attn_mask=attn_mask, is_causal=self.causal)
+        return x + self.mlp(self.ln_2(x))            # x'' = x' + FFN(LN_2(x'))

@@ -29,7 +29,7 @@ import math
 from gradzoo.engine import Tensor, backend, nn
 from gradzoo.engine import functional as F
 from gradzoo.plugins import ModelSpec, Option, hookimpl
-from gradzoo.zoo.models.blocks import FeedForward
+from gradzoo.zoo.models.blocks import Block
 from gradzoo.zoo.models.generative_parts import MLP
 
 INITIAL_TEMPERATURE = 0.07
@@ -63,22 +63,6 @@ def contrastive_loss(logits: Tensor, positives: Tensor) -> Tensor:
     return (image_to_text + text_to_image) / 2
 
 
-class TextBlock(nn.Module):
-    """A pre-LayerNorm transformer block that reads both ways: every token sees every real token."""
-
-    def __init__(self, width: int, heads: int):
-        super().__init__()
-        self.ln_1 = nn.LayerNorm(width)
-        self.attn = nn.MultiheadAttention(width, heads)
-        self.ln_2 = nn.LayerNorm(width)
-        self.mlp = FeedForward(width, activation="gelu")
-
-    def forward(self, x: Tensor, real_keys) -> Tensor:
-        h = self.ln_1(x)
-        x = x + self.attn(h, h, h, attn_mask=real_keys)  # no causal mask; padding hidden
-        return x + self.mlp(self.ln_2(x))
-
-
 class TextEncoder(nn.Module):
     """Token + position embeddings, ``layers`` blocks, LayerNorm, mean over real tokens, W_t."""
 
@@ -88,7 +72,7 @@ class TextEncoder(nn.Module):
         self.length, self.pad_token = length, pad_token
         self.token_embedding = nn.Embedding(vocab_size, width)
         self.position_embedding = nn.Embedding(length, width)
-        self.blocks = nn.ModuleList([TextBlock(width, heads) for _ in range(layers)])
+        self.blocks = nn.ModuleList([Block(width, heads) for _ in range(layers)])
         self.ln_final = nn.LayerNorm(width)
         self.projection = nn.Linear(width, embedding, bias=False)  # W_t
 

@@ -14,24 +14,8 @@ from __future__ import annotations
 
 from gradzoo.engine import Tensor, backend, nn
 from gradzoo.plugins import ModelSpec, Option, hookimpl
-from gradzoo.zoo.models.blocks import FeedForward
+from gradzoo.zoo.models.blocks import Block
 from gradzoo.zoo.models.decoding import DecoderOnly
-
-
-class Block(nn.Module):
-    """One pre-LayerNorm transformer block: causal self-attention, then the feed-forward."""
-
-    def __init__(self, width: int, heads: int, dropout: float):
-        super().__init__()
-        self.ln_1 = nn.LayerNorm(width)
-        self.attn = nn.MultiheadAttention(width, heads, dropout=dropout)
-        self.ln_2 = nn.LayerNorm(width)
-        self.mlp = FeedForward(width, activation="gelu", dropout=dropout)
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = self.ln_1(x)
-        x = x + self.attn(h, h, h, is_causal=True)   # x' = x + Attention(LN_1(x))
-        return x + self.mlp(self.ln_2(x))            # x'' = x' + FFN(LN_2(x'))
 
 
 class GPT(DecoderOnly):
@@ -44,7 +28,8 @@ class GPT(DecoderOnly):
         self.token_embedding = nn.Embedding(vocab_size, width)
         self.position_embedding = nn.Embedding(max_length, width)
         self.dropout = nn.Dropout(dropout)
-        self.blocks = nn.ModuleList([Block(width, heads, dropout) for _ in range(layers)])
+        self.blocks = nn.ModuleList([Block(width, heads, dropout, causal=True)
+                                     for _ in range(layers)])
         self.ln_f = nn.LayerNorm(width)
         self.head = nn.Linear(width, vocab_size, bias=False)
 
