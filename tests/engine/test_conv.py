@@ -88,9 +88,9 @@ def _missing(x_shape, y_shape, w_shape, stride, padding):
 def test_im2col_is_a_strided_view_of_the_input():
     x = np.arange(2 * 3 * 5 * 4, dtype=np.float32).reshape(2, 3, 5, 4)
     cols = conv.im2col(x, (2, 3), (2, 1), (2, 2))
-    assert cols.shape == (2, 3 * 2 * 3, 2 * 2)
-    # column (i, j) of image n is the receptive field at rows 2i.., columns j..
-    np.testing.assert_array_equal(cols[1, :, 1 * 2 + 1], x[1, :, 2:4, 1:4].reshape(-1))
+    assert cols.shape == (3 * 2 * 3, 2 * 2 * 2)
+    # column (n, i, j) is the receptive field of image n at rows 2i.., columns j..
+    np.testing.assert_array_equal(cols[:, 1 * 4 + 1 * 2 + 1], x[1, :, 2:4, 1:4].reshape(-1))
 
 
 def test_conv1d_is_conv2d_on_rows(device):

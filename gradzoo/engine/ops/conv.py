@@ -6,16 +6,17 @@ conv2d: x (N, C, H, W), weight (O, C, kH, kW), bias (O,), stride s, padding p:
     Ho = (H + 2 p - kH) // s + 1,   Wo likewise
 
 im2col lays every receptive field out as one column: a strided VIEW of the padded
-input, of shape (N, C, kH, kW, Ho, Wo) (no copy, no loop over pixels), read as the
-matrix cols (N, K, L) with K = C kH kW rows and L = Ho Wo columns. Then the whole
-convolution is ONE product with the weight seen as a matrix W2 (O, K):
+input, of shape (C, kH, kW, N, Ho, Wo) (no copy, no loop over pixels), read as the
+matrix cols (K, N L) with K = C kH kW rows and one column per output pixel of the
+whole batch (L = Ho Wo). Then the whole convolution is ONE product with the weight
+seen as a matrix W2 (O, K):
 
-    y = W2 @ cols                 (N, O, L) -> (N, O, Ho, Wo), plus b[o]
+    y = W2 @ cols                 (O, N L) -> (N, O, Ho, Wo), plus b[o]
 
-Backward, from g = dL/dy as (N, O, L):
+Backward, from g = dL/dy as the matrix (O, N L):
 
-    dL/dW2   = sum_n g[n] @ cols[n]^T        one (batched) product, summed over n
-    dL/dcols = W2^T @ g                      one product, (N, K, L)
+    dL/dW2   = g @ cols^T                    one product: the sum over n and L is in it
+    dL/dcols = W2^T @ g                      one product, (K, N L)
     dL/dx    = col2im(dL/dcols)              each column goes back where it was read
     dL/db    = sum of g over n and L
 
@@ -28,7 +29,7 @@ conv_transpose2d is the adjoint of conv2d: its forward is conv2d's input gradien
 forward (im2col of the padded g):
 
     y = crop(col2im(W2^T @ x)),    Ho = (H - 1) s - 2 p + kH + output_padding
-    dL/dx = W2 @ im2col(pad(g)),   dL/dW2 = sum_n x[n] @ im2col(pad(g))[n]^T
+    dL/dx = W2 @ im2col(pad(g)),   dL/dW2 = x @ im2col(pad(g))^T   (x as (C_in, N H W))
 
 The composed twins below are built from Tensor ops only: conv2d as a sum over the
 kernel offsets of shifted, strided slices times one weight matrix each; the transposed
@@ -94,36 +95,51 @@ def conv_transpose2d_composed(x, weight, bias=None, stride=1, padding=0, output_
 
 
 def im2col(x_pad, kernel, stride, out_size):
-    """The receptive fields of a padded input as columns: (N, C, H, W) -> (N, C kH kW, Ho Wo).
+    """The receptive fields of a padded input as columns: (N, C, H, W) -> (C kH kW, N Ho Wo).
 
-    A strided view first, (N, C, kH, kW, Ho, Wo): moving one kernel row is one input row,
-    moving one output row is s input rows; the reshape to a matrix then copies it.
+    A strided view first, (C, kH, kW, N, Ho, Wo): moving one kernel row is one input row,
+    moving one output row is s input rows; the reshape to a matrix then copies it. Row
+    (c, u, v) matches column (c, u, v) of the weight seen as a matrix; column (n, i, j) is
+    the receptive field of output pixel (i, j) of image n, so the whole batch is one product.
     """
     xp = xp_of(x_pad)
     n, c = x_pad.shape[:2]
     (kh, kw), (sh, sw), (ho, wo) = kernel, stride, out_size
     sn, sc, s_row, s_col = x_pad.strides
     windows = xp.lib.stride_tricks.as_strided(
-        x_pad, shape=(n, c, kh, kw, ho, wo),
-        strides=(sn, sc, s_row, s_col, sh * s_row, sw * s_col))
-    return windows.reshape(n, c * kh * kw, ho * wo)
+        x_pad, shape=(c, kh, kw, n, ho, wo),
+        strides=(sc, s_row, s_col, sn, sh * s_row, sw * s_col))
+    return windows.reshape(c * kh * kw, n * ho * wo)
 
 
 def col2im(cols, channels, kernel, stride, out_size, padded_size):
     """The adjoint of ``im2col``: add each column back onto the padded input it was read from.
 
-    One vectorised addition per kernel offset (u, v): the (Ho, Wo) grid of values that
+    One vectorised addition per kernel offset (u, v): the (N, Ho, Wo) grid of values that
     offset read lands on rows u, u + s, ..., columns v, v + s, ... of the padded input.
+    The result is laid out (C, N, H_pad, W_pad), channels first like the columns' rows.
     """
     xp = xp_of(cols)
-    n = cols.shape[0]
     (kh, kw), (sh, sw), (ho, wo) = kernel, stride, out_size
-    cols = cols.reshape(n, channels, kh, kw, ho, wo)
-    x_pad = xp.zeros((n, channels) + tuple(padded_size), dtype=cols.dtype)
+    n = cols.shape[1] // (ho * wo)
+    cols = cols.reshape(channels, kh, kw, n, ho, wo)
+    x_pad = xp.zeros((channels, n) + tuple(padded_size), dtype=cols.dtype)
     for u in range(kh):
         for v in range(kw):
-            x_pad[:, :, u:u + sh * ho:sh, v:v + sw * wo:sw] += cols[:, :, u, v]
+            x_pad[:, :, u:u + sh * ho:sh, v:v + sw * wo:sw] += cols[:, u, v]
     return x_pad
+
+
+def channels_first(x):
+    """(N, C, H, W) -> the matrix (C, N H W): each channel's values for the whole batch."""
+    n, c = x.shape[:2]
+    return xp_of(x).ascontiguousarray(x.swapaxes(0, 1)).reshape(c, -1)
+
+
+def batch_first(matrix, n: int, size):
+    """The inverse of ``channels_first``: (C, N H W) (or (C, N, H, W)) -> (N, C, H, W)."""
+    grid = matrix.reshape((matrix.shape[0], n) + tuple(size))
+    return xp_of(matrix).ascontiguousarray(grid.swapaxes(0, 1))
 
 
 def pad_image(x, padding):
@@ -131,7 +147,10 @@ def pad_image(x, padding):
     ph, pw = padding
     if not (ph or pw):
         return x
-    return xp_of(x).pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    n, c, h, w = x.shape
+    padded = xp_of(x).zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    padded[:, :, ph:ph + h, pw:pw + w] = x
+    return padded
 
 
 def crop_image(x, padding, size):
@@ -141,13 +160,8 @@ def crop_image(x, padding, size):
 
 
 def transposed(matrix):
-    """matrix^T laid out row by row (a small copy: the batched product then runs faster)."""
+    """matrix^T laid out row by row (a small copy: the product then runs faster)."""
     return xp_of(matrix).ascontiguousarray(matrix.T)
-
-
-def weight_grad(a, cols):
-    """sum_n a[n] @ cols[n]^T for a (N, R, L), cols (N, K, L): one batched product, summed."""
-    return (a @ cols.swapaxes(1, 2)).sum(axis=0)
 
 
 # ---------------------------------------------------------------------- the ops
@@ -168,26 +182,26 @@ class Conv2d(Function):
         (sh, sw), (ph, pw) = self.stride, self.padding
         self.out_size = ((h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1)
         self.cols = im2col(pad_image(x, self.padding), (kh, kw), self.stride, self.out_size)
-        out = weight.reshape(out_channels, -1) @ self.cols           # (N, O, L)
+        out = weight.reshape(out_channels, -1) @ self.cols           # (O, N L): one product
         if bias is not None:
-            out += bias.reshape(1, -1, 1)
-        return out.reshape((n, out_channels) + self.out_size)
+            out += bias.reshape(-1, 1)
+        return batch_first(out, n, self.out_size)
 
     def backward(self, grad):
         x, weight = self.inputs[0].data, self.inputs[1].data
         out_channels, channels, kh, kw = weight.shape
-        g = grad.reshape(grad.shape[0], out_channels, -1)           # (N, O, L)
+        g = channels_first(grad)                                     # (O, N L)
         grad_x = grad_w = None
         if self.needs_input_grad[0]:
-            grad_cols = transposed(weight.reshape(out_channels, -1)) @ g  # (N, K, L)
+            grad_cols = transposed(weight.reshape(out_channels, -1)) @ g  # (K, N L)
             (ph, pw), (h, w) = self.padding, x.shape[2:]
             x_pad = col2im(grad_cols, channels, (kh, kw), self.stride, self.out_size,
                            (h + 2 * ph, w + 2 * pw))
-            grad_x = crop_image(x_pad, self.padding, (h, w))
+            grad_x = batch_first(crop_image(x_pad, self.padding, (h, w)), x.shape[0], (h, w))
         if self.needs_input_grad[1]:
-            grad_w = weight_grad(g, self.cols).reshape(weight.shape)
+            grad_w = (g @ self.cols.T).reshape(weight.shape)         # sum over n and L at once
         if self.has_bias:
-            return grad_x, grad_w, g.sum(axis=(0, 2))
+            return grad_x, grad_w, g.sum(axis=1)
         return grad_x, grad_w
 
 
@@ -207,12 +221,12 @@ class ConvTranspose2d(Function):
         (sh, sw), (ph, pw), (oph, opw) = self.stride, self.padding, self.output_padding
         self.out_size = ((h - 1) * sh - 2 * ph + kh + oph, (w - 1) * sw - 2 * pw + kw + opw)
         padded_size = (self.out_size[0] + 2 * ph, self.out_size[1] + 2 * pw)
-        cols = transposed(weight.reshape(in_channels, -1)) @ x.reshape(n, in_channels, h * w)
+        cols = transposed(weight.reshape(in_channels, -1)) @ channels_first(x)  # (K, N H W)
         out_pad = col2im(cols, out_channels, (kh, kw), self.stride, (h, w), padded_size)
-        out = crop_image(out_pad, self.padding, self.out_size)
+        out = crop_image(out_pad, self.padding, self.out_size)       # (C_out, N, Ho, Wo)
         if bias is not None:
-            out = out + bias.reshape(1, -1, 1, 1)
-        return out
+            out = out + bias.reshape(-1, 1, 1, 1)
+        return batch_first(out, n, self.out_size)
 
     def backward(self, grad):
         x, weight = self.inputs[0].data, self.inputs[1].data
@@ -221,9 +235,9 @@ class ConvTranspose2d(Function):
         cols = im2col(pad_image(grad, self.padding), (kh, kw), self.stride, (h, w))
         grad_x = grad_w = None
         if self.needs_input_grad[0]:
-            grad_x = (weight.reshape(in_channels, -1) @ cols).reshape(x.shape)
+            grad_x = batch_first(weight.reshape(in_channels, -1) @ cols, n, (h, w))
         if self.needs_input_grad[1]:
-            grad_w = weight_grad(x.reshape(n, in_channels, h * w), cols).reshape(weight.shape)
+            grad_w = (channels_first(x) @ cols.T).reshape(weight.shape)
         if self.has_bias:
             return grad_x, grad_w, grad.sum(axis=(0, 2, 3))
         return grad_x, grad_w

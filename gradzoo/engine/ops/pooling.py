@@ -14,7 +14,9 @@ padding p (max: -inf around the picture, average: zeros, counted as PyTorch coun
 
 The windows are a strided VIEW of the padded input, (N, C, Ho, Wo, kH, kW): moving one
 output pixel moves s input pixels, moving inside the window moves one (no copy, no loop
-over pixels). The backward is the adjoint of that view, as col2im is for convolution:
+over pixels). The forward reduces the view one kernel offset at a time (kH kW vectorised
+steps over whole (N, C, Ho, Wo) grids), which runs much faster than reducing the two small
+window axes directly. The backward is the adjoint of that view, as col2im is for convolution:
 one vectorised addition per kernel offset (u, v), whose (Ho, Wo) grid of gradients lands
 on rows u, u + s, ... and columns v, v + s, ... of the padded input, then the padding is
 cropped.
@@ -101,7 +103,10 @@ def pad_picture(x, padding, fill: float):
     ph, pw = padding
     if not (ph or pw):
         return x
-    return xp_of(x).pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    n, c, h, w = x.shape
+    padded = xp_of(x).full((n, c, h + 2 * ph, w + 2 * pw), fill, dtype=x.dtype)
+    padded[:, :, ph:ph + h, pw:pw + w] = x
+    return padded
 
 
 def unpool(window_grads, input_shape, kernel, stride, padding, out_size):
@@ -134,9 +139,16 @@ class MaxPool2d(Function):
             x.shape, self.kernel_size, self.stride, self.padding, "max_pool2d")
         windows = pool_windows(pad_picture(x, self.padding, float("-inf")),
                                self.kernel, self.stride, self.out_size)
-        flat = windows.reshape(windows.shape[:4] + (-1,))   # (N, C, Ho, Wo, kH kW), a copy
-        self.argmax = flat.argmax(axis=-1)                  # the first of ties, as PyTorch
-        return flat.max(axis=-1)
+        xp, kw = xp_of(x), self.kernel[1]
+        best = windows[..., 0, 0].copy()                     # (N, C, Ho, Wo)
+        self.argmax = xp.zeros(best.shape, dtype="int64")    # offset u kW + v of the max
+        for k in range(1, self.kernel[0] * kw):              # one pass per window offset
+            candidate = windows[..., k // kw, k % kw]
+            # strictly larger keeps the FIRST of ties (as PyTorch); a NaN wins and stays
+            better = (candidate > best) | (candidate != candidate)
+            xp.copyto(best, candidate, where=better)
+            self.argmax[better] = k
+        return best
 
     def backward(self, grad):
         kw = self.kernel[1]
@@ -161,7 +173,10 @@ class AvgPool2d(Function):
             x.shape, self.kernel_size, self.stride, self.padding, "avg_pool2d")
         windows = pool_windows(pad_picture(x, self.padding, 0.0),
                                self.kernel, self.stride, self.out_size)
-        return windows.mean(axis=(4, 5))
+        (kh, kw), total = self.kernel, windows[..., 0, 0].copy()
+        for k in range(1, kh * kw):                  # one addition per window offset
+            total += windows[..., k // kw, k % kw]
+        return total * (1.0 / (kh * kw))
 
     def backward(self, grad):
         share = grad / (self.kernel[0] * self.kernel[1])

@@ -5,10 +5,11 @@ x (N, C, H, W) (or any number of spatial dims after N, C), scale factors s = (s_
     y[n, c, i, j] = x[n, c, i // s_h, j // s_w]            y: (N, C, s_h H, s_w W)
     dL/dx[n, c, a, b] = sum_{p < s_h, q < s_w} g[n, c, s_h a + p, s_w b + q]
 
-The forward is a broadcast VIEW, x as (N, C, H, 1, W, 1) stretched to (N, C, H, s_h, W, s_w),
-copied once by the reshape to (N, C, s_h H, s_w W); the backward reads g the same way,
-(N, C, H, s_h, W, s_w), and sums each block. The composed twin is the same three steps
-with Tensor ops (reshape, expand, reshape), differentiated by the engine.
+The forward repeats each pixel s_h times down and s_w times across (``repeat``, one axis
+at a time); the backward adds, axis by axis, the s strided slices g[..., p::s] that one
+input pixel was copied to. The composed twin writes the forward as a broadcast view, x
+as (N, C, H, 1, W, 1) expanded to (N, C, H, s_h, W, s_w) and reshaped, and lets the
+engine differentiate it.
 """
 
 from __future__ import annotations
@@ -77,14 +78,15 @@ class UpsampleNearest(Function):
     composed = staticmethod(upsample_nearest_composed)
 
     def forward(self, x):
-        single, stretched = blocks_shape(x.shape, self.scale_factor)
-        blocks = xp_of(x).broadcast_to(x.reshape(single), stretched)
-        out_shape = x.shape[:2] + tuple(side * s for side, s in zip(x.shape[2:],
-                                                                    self.scale_factor))
-        return blocks.reshape(out_shape)
+        xp = xp_of(x)
+        for axis, s in enumerate(self.scale_factor, start=2):   # each pixel s times, axis by axis
+            x = xp.repeat(x, s, axis=axis) if s > 1 else x
+        return x
 
     def backward(self, grad):
-        x_shape = self.inputs[0].shape
-        _, stretched = blocks_shape(x_shape, self.scale_factor)
-        block_axes = tuple(range(3, len(stretched), 2))
-        return (grad.reshape(stretched).sum(axis=block_axes),)
+        # sum each block one spatial axis at a time: g[..., 0::s] + g[..., 1::s] + ...
+        # (strided additions of whole grids; reducing the small block axes directly is slow)
+        for axis, s in enumerate(self.scale_factor, start=2):
+            if s > 1:
+                grad = sum(grad[(slice(None),) * axis + (slice(p, None, s),)] for p in range(s))
+        return (grad,)
