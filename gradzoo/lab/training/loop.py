@@ -84,7 +84,9 @@ class Trainer:
         self.echo = echo
         self.model = experiment.model
         self.optimizer = optim.AdamW(self.model.parameters(), lr=self.settings.lr,
+                                     betas=(self.settings.beta1, self.settings.beta2),
                                      weight_decay=self.settings.weight_decay)
+        self.scored = None  # (step, scores) of the last evaluation, so the end does not redo it
         self.step = 0
         self.step_seconds = 0.0  # time spent in training steps by this process (not evaluating)
         self.steps_timed = 0
@@ -151,7 +153,10 @@ class Trainer:
                     self.save()
                     raise TrainingStopped(f"interrupted at step {step}; checkpoint saved. "
                                           f"Continue with --resume.", 130, step)
-        scores = self.experiment.task.score(self.model)
+        if self.scored is not None and self.scored[0] == self.step:
+            scores = self.scored[1]   # the last step was just evaluated: sampling costs minutes
+        else:
+            scores = self.experiment.task.score(self.model)
         return TrainResult(self.step, loss_value, scores, time.perf_counter() - started)
 
     def _train_step(self, batch, lr: float) -> float:
@@ -168,6 +173,7 @@ class Trainer:
 
     def _evaluate_and_save(self) -> None:
         scores = self.experiment.task.score(self.model)
+        self.scored = (self.step, scores)
         runs.append_metrics(self.run_dir, {"step": self.step, **{f"eval_{k}": v
                                                                  for k, v in scores.items()}})
         self.save()

@@ -18,6 +18,8 @@ class TrainSettings:
     warmup: int = 50
     min_lr_ratio: float = 0.1
     weight_decay: float = 0.01
+    beta1: float = 0.9       # Adam's moment decay rates (DCGAN trains with beta1 = 0.5)
+    beta2: float = 0.999
     clip: float = 1.0
     eval_every: int = 100
     log_every: int = 10
