@@ -16,11 +16,17 @@ The session starts on the device named by ``GRADZOO_TEST_DEVICE`` (``cpu`` when
 unset; also ``gpu``, ``auto`` or ``fake-gpu``), never on ``GRADZOO_DEVICE=auto``,
 so a machine with a GPU runs the same tests as one without. Every test starts
 from seed 0 and that device, and the backend is put back as it was afterwards.
+
+The picture judges (gradzoo/zoo/tasks/judge.py) are cached in a temporary folder
+of the session unless ``GRADZOO_CACHE`` is set, so tests never write to ~/.cache.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -40,6 +46,10 @@ def use_device(name: str) -> str:
 
 
 def pytest_configure(config):
+    if "GRADZOO_CACHE" not in os.environ:
+        cache = tempfile.mkdtemp(prefix="gradzoo-test-cache-")
+        os.environ["GRADZOO_CACHE"] = cache
+        atexit.register(shutil.rmtree, cache, ignore_errors=True)
     requested = os.environ.get("GRADZOO_TEST_DEVICE", "cpu").strip().lower()
     if requested not in TEST_DEVICES:
         raise pytest.UsageError(f"GRADZOO_TEST_DEVICE={requested!r}; allowed: "

@@ -19,7 +19,9 @@ two-sample accuracy for images (``task.main_metric`` names it). Two numbers in
 the same units help to read it: ``gaussian_baseline``, the score of a Gaussian
 fitted to the data (a model that learned something beats it clearly), and
 ``data_floor``, the score of fresh data (what a perfect model gets, up to
-sampling noise).
+sampling noise). A task may add more scores (``more_scores``), each NAME beside
+``NAME_gaussian`` and ``NAME_data``: pictures add a Fréchet distance, a class
+mix and a grey share (``images.py``, ``docs/picture_scores.md``).
 """
 
 from __future__ import annotations
@@ -114,7 +116,12 @@ class GenerativeTask:
         held_out = self.held_out(split, batches, batch_size)
         samples = draw_samples(model, len(held_out), seed=[self.seed, 7])
         return {self.main_metric: self.compare(samples, held_out),
-                **self.reference_scores(held_out, split, batches)}
+                **self.reference_scores(held_out, split, batches),
+                **self.more_scores(samples, held_out, split, batches)}
+
+    def more_scores(self, samples, held_out, split: str, batches: int) -> dict[str, float]:
+        """Scores beyond the main one, each beside its baselines: none here (pictures add some)."""
+        return {}
 
     def held_out(self, split: str, batches: int, batch_size: int):
         """The examples to score against: batches 0, 1, ... of ``split``, joined."""
@@ -129,16 +136,19 @@ class GenerativeTask:
         """The task's score of ``samples`` against ``held_out`` (lower is better)."""
         return sample_scores.SCORES[self.main_metric](samples, held_out)
 
+    def gaussian_samples(self, count: int):
+        """``count`` draws of the baseline: a Gaussian fitted to 4096 or more training examples."""
+        fit = self.draw(max(4096, count), FIT_STEP + 1, "train")[0]
+        mean, covariance = sample_scores.fit_gaussian(fit)
+        return sample_scores.sample_gaussian(mean, covariance, count, [self.seed, 8])
+
     def reference_scores(self, held_out, split: str, batches: int) -> dict[str, float]:
         """The Gaussian baseline and the data floor for this held-out set (computed once)."""
         key = (split, len(held_out), batches)
         if key not in self._references:
-            train = self.fresh_training_data(len(held_out))
-            fit = self.draw(max(4096, len(held_out)), FIT_STEP + 1, "train")[0]
             self._references[key] = {
-                "gaussian_baseline": sample_scores.gaussian_baseline(self.compare, fit, held_out,
-                                                                     [self.seed, 8]),
-                "data_floor": self.compare(train, held_out)}
+                "gaussian_baseline": self.compare(self.gaussian_samples(len(held_out)), held_out),
+                "data_floor": self.compare(self.fresh_training_data(len(held_out)), held_out)}
         return self._references[key]
 
 

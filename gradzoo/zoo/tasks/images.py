@@ -2,7 +2,9 @@
 
 Images are grayscale, grey levels in [0, 1], and reach a model flattened row
 by row: a batch holds ``images`` (B, H*W), and ``task.image_shape`` is (H, W).
-Every model here is an MLP, so an image is just a vector of H*W numbers to it.
+A convolutional model folds each row back into its (H, W) grid.
+Samples are scored by the 1-NN two-sample accuracy, their grey share and, for
+``shapes`` (whose pictures have labels), by a judge's eyes (``judge.py``).
 
 ``images`` reads a ``.npy`` or ``.npz`` file (NumPy) or an IDX file, the format
 MNIST is distributed in (``train-images-idx3-ubyte``, gzip-compressed or not).
@@ -20,7 +22,10 @@ from pathlib import Path
 
 from gradzoo.engine import backend
 from gradzoo.plugins import Option, SpecError, TaskSpec, hookimpl
+from gradzoo.zoo.tasks import sample_scores
 from gradzoo.zoo.tasks.generative import GenerativeTask
+from gradzoo.zoo.tasks.judge import STEPS as JUDGE_STEPS
+from gradzoo.zoo.tasks.judge import Judge, judge_for
 
 host = backend.array_module("cpu")
 SHAPE_NAMES = ("square", "disc", "cross", "line")
@@ -31,15 +36,74 @@ EXPECTED = ("grayscale images, an array shaped (N, H, W) (or (N, H, W, 1) or (N,
 
 
 class ImageTask(GenerativeTask):
-    """An image task: ``image_shape`` (H, W), data_dim = H * W, 8-bit grey levels in [0, 1]."""
+    """An image task: ``image_shape`` (H, W), data_dim = H * W, 8-bit grey levels in [0, 1].
+
+    Besides the 1-NN score, samples get a grey share, and, when the task has labels
+    to train a judge on (``judge.py``), a Fréchet distance and a class mix; each
+    beside the same score of the Gaussian baseline (NAME_gaussian) and of fresh
+    data (NAME_data), computed once per held-out set.
+    """
 
     main_metric = "nn_accuracy"  # the energy distance cannot tell images from a Gaussian
     value_range = (0.0, 1.0)
     pixel_levels = 256
+    judge_steps = JUDGE_STEPS    # training steps of the judge (tests take fewer)
 
     def __init__(self, name: str, height: int, width: int, seed: int):
         super().__init__(name, data_dim=height * width, seed=seed)
         self.image_shape = (height, width)
+        self._judge: Judge | None = None
+
+    def judge(self) -> Judge | None:
+        """The classifier that judges samples (trained or read once); None without labels."""
+        if self._judge is None and self.label_names:
+            self._judge = judge_for(self, self.judge_steps)
+        return self._judge
+
+    def more_scores(self, samples, held_out, split: str, batches: int) -> dict[str, float]:
+        """Each picture score of ``samples`` beside the same score of the Gaussian and of data;
+        then the class mix, class by class, and the judge's own held-out accuracy."""
+        references = self.picture_references(held_out, split, batches)
+        scores = {}
+        for name, value in self.picture_scores(samples, references).items():
+            scores.update({name: value, f"{name}_gaussian": references[f"{name}_gaussian"],
+                           f"{name}_data": references[f"{name}_data"]})
+        judge = self.judge()
+        if judge is not None:
+            shares = sample_scores.class_mix(judge.classes(samples), len(self.label_names))
+            scores.update({f"class_share_{name}": float(share)
+                           for name, share in zip(self.label_names, shares)})
+            scores["judge_accuracy"] = judge.accuracy
+        return scores
+
+    def picture_scores(self, pictures, references) -> dict[str, float]:
+        """frechet_distance and class_mix_gap (with a judge), and grey_share, of ``pictures``."""
+        scores = {}
+        judge = self.judge()
+        if judge is not None:
+            scores["frechet_distance"] = sample_scores.frechet_distance(
+                judge.features(pictures), references["held_out_features"])
+            scores["class_mix_gap"] = sample_scores.class_mix_gap(
+                judge.classes(pictures), references["data_shares"])
+        scores["grey_share"] = sample_scores.grey_share(pictures, self.value_range)
+        return scores
+
+    def picture_references(self, held_out, split: str, batches: int) -> dict:
+        """The judge's view of the held-out set, and the baselines' scores (computed once)."""
+        key = ("pictures", split, len(held_out), batches)
+        if key not in self._references:
+            references = {}
+            judge = self.judge()
+            if judge is not None:
+                references["held_out_features"] = judge.features(held_out)
+                references["data_shares"] = sample_scores.class_mix(judge.classes(held_out),
+                                                                    len(self.label_names))
+            for suffix, pictures in (("gaussian", self.gaussian_samples(len(held_out))),
+                                     ("data", self.fresh_training_data(len(held_out)))):
+                references.update({f"{name}_{suffix}": value for name, value
+                                   in self.picture_scores(pictures, references).items()})
+            self._references[key] = references
+        return self._references[key]
 
 
 # ---------------------------------------------------------------------- shapes

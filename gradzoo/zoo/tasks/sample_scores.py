@@ -25,6 +25,17 @@ another sample. The energy distance is a poor judge of images: in hundreds of
 dimensions distances concentrate, |X - Y| depends almost only on the means and
 covariances, and a Gaussian with the data's covariance scores nearly perfectly.
 
+**Pictures with labels** (``shapes``) get three more scores, because the 1-NN
+score is lenient on black-and-white pictures (``docs/picture_scores.md``):
+
+* the Fréchet distance between Gaussians fitted to the *features* of real and
+  generated pictures, as a classifier trained on the task's labels sees them
+  (``judge.py``): FID in miniature (Heusel et al., 2017), 0 best;
+* the class mix: the share of samples the classifier calls each class, and its
+  largest gap to the data's share, in percentage points, 0 best;
+* the grey share: how many sample pixels are neither black nor white (0 on
+  ``shapes``, whose pixels are all 0 or 1).
+
 The baseline every model must beat: a Gaussian with the data's mean and
 covariance, fitted to the training split. It knows the data's position, scale
 and correlation, and nothing of its shape (two moons, eight modes, strokes).
@@ -73,6 +84,8 @@ def nearest_neighbour_accuracy(samples, data) -> float:
     """
     pooled = host.concatenate([host.asarray(samples, dtype="float64").reshape(len(samples), -1),
                                host.asarray(data, dtype="float64").reshape(len(data), -1)])
+    if not host.isfinite(pooled).all():
+        return 1.0  # a NaN or infinite sample is told from the data by that alone: the worst
     from_data = host.arange(len(pooled)) >= len(samples)
     distances = pairwise_distances(pooled, pooled)
     host.fill_diagonal(distances, host.inf)            # leave one out: not its own neighbour
@@ -81,6 +94,63 @@ def nearest_neighbour_accuracy(samples, data) -> float:
 
 
 SCORES = {"energy_distance": energy_distance, "nn_accuracy": nearest_neighbour_accuracy}
+
+
+# ---------------------------------------------------------------------- pictures with a judge
+
+
+def frechet_distance(features_a, features_b) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (n, F) and (m, F): 0 best.
+
+    FD = |mu_a - mu_b|^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2))
+
+    the squared 2-Wasserstein distance between N(mu_a, S_a) and N(mu_b, S_b). S_a S_b
+    is not symmetric, but it has the eigenvalues of R S_b R with R = S_a^(1/2), which
+    is symmetric and positive semi-definite: Tr (S_a S_b)^(1/2) = sum_i sqrt(lambda_i).
+    """
+    mean_a, covariance_a = fit_gaussian(features_a)
+    mean_b, covariance_b = fit_gaussian(features_b)
+    if not (host.isfinite(covariance_a).all() and host.isfinite(covariance_b).all()):
+        return float("inf")  # NaN or infinite features (a diverged model): infinitely far
+    root_a = symmetric_square_root(covariance_a)
+    cross = host.linalg.eigvalsh(root_a @ covariance_b @ root_a)
+    trace_of_root = host.sqrt(host.maximum(cross, 0.0)).sum()  # rounding can make 0 slightly < 0
+    squared_mean_gap = float(((mean_a - mean_b) ** 2).sum())
+    return squared_mean_gap + float(host.trace(covariance_a) + host.trace(covariance_b)
+                                    - 2.0 * trace_of_root)
+
+
+def symmetric_square_root(matrix):
+    """R with R R = ``matrix`` for a symmetric positive semi-definite matrix: V sqrt(L) V^T."""
+    eigenvalues, eigenvectors = host.linalg.eigh(matrix)
+    return (eigenvectors * host.sqrt(host.maximum(eigenvalues, 0.0))) @ eigenvectors.T
+
+
+def class_mix(classes, num_classes: int):
+    """The share of pictures in each class: share_k = #{i : class_i = k} / n, shape (K,)."""
+    classes = host.asarray(classes).astype("int64")
+    return host.bincount(classes, minlength=num_classes)[:num_classes] / max(len(classes), 1)
+
+
+def class_mix_gap(classes, data_shares) -> float:
+    """max_k |share_k - data_share_k| in percentage points: 0 when the mix is the data's."""
+    shares = class_mix(classes, len(data_shares))
+    return float(100.0 * host.abs(shares - host.asarray(data_shares, dtype="float64")).max())
+
+
+GREY_MARGIN = 0.1  # a pixel is grey when it lies more than 10% of the range from both ends
+
+
+def grey_share(pictures, value_range=(0.0, 1.0)) -> float:
+    """The share of pixel values that are neither black nor white, 0 for black-and-white pictures.
+
+    grey: low + 0.1 (high - low) < v < high - 0.1 (high - low), so on [0, 1] strictly
+    between 0.1 and 0.9; a value below 0.1 (even below 0) counts as black, above 0.9 as white.
+    """
+    low, high = value_range
+    margin = GREY_MARGIN * (high - low)
+    values = host.asarray(pictures, dtype="float64")
+    return float(((values > low + margin) & (values < high - margin)).mean())
 
 
 def fit_gaussian(data):
@@ -101,9 +171,3 @@ def sample_gaussian(mean, covariance, n: int, seed):
     root = eigenvectors * host.sqrt(host.maximum(eigenvalues, 0.0))
     noise = backend.new_rng(seed).standard_normal((n, len(mean)))
     return mean + noise @ root.T
-
-
-def gaussian_baseline(score, train_data, held_out, seed) -> float:
-    """``score`` of a Gaussian fitted to ``train_data``, against ``held_out``."""
-    mean, covariance = fit_gaussian(train_data)
-    return score(sample_gaussian(mean, covariance, len(held_out), seed), held_out)
