@@ -24,6 +24,7 @@ from gradzoo.lab.compare.plan import Job
 from gradzoo.lab.errors import RunError, UsageError
 from gradzoo.lab.training import runs
 from gradzoo.lab.training.experiment import Experiment, count_parameters, rebuild
+from gradzoo.lab.training.initialise import start_from, trainable
 from gradzoo.lab.training.loop import Trainer, TrainingStopped, batch_tokens
 from gradzoo.lab.training.settings import TrainSettings
 from gradzoo.plugins.manager import get_registry
@@ -120,7 +121,8 @@ def _failed(job: Job, reason: str, status: str = "failed") -> dict:
 def _identity(job: Job) -> dict:
     return {"model": job.model, "task": job.task, "seed": job.seed,
             "sweep_value": job.sweep_value, "run_dir": job.run_dir,
-            "model_options": job.model_options, "task_options": job.task_options}
+            "model_options": job.model_options, "task_options": job.task_options,
+            "init_from": job.init_from, "freeze": list(job.freeze)}
 
 
 def run_job(job: Job, resume: bool = False) -> dict:
@@ -143,14 +145,18 @@ def _train_and_measure(job: Job, resume: bool) -> dict:
     import resource
 
     registry = get_registry(plugins_dir=job.plugins_dir)
-    model_spec, task_spec = registry.model(job.model), registry.task(job.task)
+    model_spec, task_spec = registry.model(job.base), registry.task(job.task)
     experiment = rebuild(registry, model_spec, task_spec, job.model_options, job.task_options,
                          job.seed, TrainSettings.build(job.training))
     depth, length = measure_depth(experiment)
     experiment = rebuild(registry, model_spec, task_spec, job.model_options, job.task_options,
                          job.seed, TrainSettings.build(job.training))
+    resuming = resume and (Path(job.run_dir) / runs.STATE).exists()
+    # a variant's start: its source weights (not when resuming: the checkpoint has them), and
+    # its frozen parameters, before the optimizer is built over the trainable ones
+    start_from(experiment, registry, None if resuming else job.init_from, job.freeze)
     trainer = Trainer(experiment, job.run_dir, progress=False, echo=lambda *a: None)
-    if resume and (Path(job.run_dir) / runs.STATE).exists():
+    if resuming:
         trainer.resume()
     else:
         trainer.start()
@@ -168,6 +174,7 @@ def _train_and_measure(job: Job, resume: bool) -> dict:
     return {
         **_identity(job), "status": "ok", "device": backend.default_device(),
         "parameters": count_parameters(experiment.model),
+        "trainable_parameters": sum(p.size for p in trainable(experiment.model)),
         "steps": outcome.steps, "train_seconds": trainer.step_seconds,
         "seconds_per_step": seconds_per_step,
         "tokens_per_second": _tokens_per_second(experiment, seconds_per_step),

@@ -30,6 +30,7 @@ from gradzoo.engine import backend, io, nn, optim
 from gradzoo.lab.errors import RunError
 from gradzoo.lab.training import runs
 from gradzoo.lab.training.experiment import Experiment
+from gradzoo.lab.training.initialise import trainable
 from gradzoo.lab.training.settings import learning_rate
 from gradzoo.plugins.protocols import offers
 
@@ -83,7 +84,8 @@ class Trainer:
         self.progress = progress
         self.echo = echo
         self.model = experiment.model
-        self.optimizer = optim.AdamW(self.model.parameters(), lr=self.settings.lr,
+        # frozen parameters (``--freeze``) are left out: no update and no optimizer state
+        self.optimizer = optim.AdamW(trainable(self.model), lr=self.settings.lr,
                                      betas=(self.settings.beta1, self.settings.beta2),
                                      weight_decay=self.settings.weight_decay)
         self.scored = None  # (step, scores) of the last evaluation, so the end does not redo it
@@ -167,7 +169,7 @@ class Trainer:
         loss = self.model.loss(batch)
         self.optimizer.zero_grad()
         loss.backward()
-        nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.clip)
+        nn.utils.clip_grad_norm_(self.optimizer.params, self.settings.clip)
         self.optimizer.step()
         return loss.item()
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from gradzoo.lab.errors import RunError, UsageError
 from gradzoo.lab.training import runs
 from gradzoo.lab.training.experiment import Experiment, rebuild
+from gradzoo.lab.training.initialise import freeze
 from gradzoo.lab.training.settings import TrainSettings
 from gradzoo.plugins.manager import Registry
 
@@ -32,6 +33,7 @@ def open_run(run_dir, registry: Registry, load_weights: bool = True) -> Experime
                              config.get("seed", 0), settings)
     except UsageError as error:
         raise RunError(f"{path}: {error}") from None
+    _restore_start(experiment, config, path / runs.CONFIG)
     if load_weights:
         if not (path / runs.STATE).exists():
             raise RunError(f"{path} has no checkpoint yet ({runs.STATE} is missing)")
@@ -39,10 +41,25 @@ def open_run(run_dir, registry: Registry, load_weights: bool = True) -> Experime
     return experiment
 
 
+def _restore_start(experiment: Experiment, config: dict, path: Path) -> None:
+    """Where a fine-tuned run started, and its frozen parameters frozen again.
+
+    The source weights are not read again: the run's own checkpoint holds what
+    they became (and a resumed run continues from there).
+    """
+    experiment.init_from = config.get("init_from")
+    patterns = config.get("freeze", [])
+    try:
+        freeze(experiment.model, patterns)
+    except UsageError as error:
+        raise RunError(f"{path}: 'freeze': {error}") from None
+    experiment.freeze = tuple(patterns)
+
+
 # the fields of config.json that rebuilding a run needs, and their JSON types
 _CONFIG_FIELDS = {"model": str, "task": str, "model_options": dict, "task_options": dict}
-_OPTIONAL_FIELDS = {"seed": int, "training": dict}
-_TYPE_WORDS = {str: "a string", dict: "an object", int: "an integer"}
+_OPTIONAL_FIELDS = {"seed": int, "training": dict, "freeze": list}
+_TYPE_WORDS = {str: "a string", dict: "an object", int: "an integer", list: "a list"}
 
 
 def _check_config(config: dict, path: Path) -> None:

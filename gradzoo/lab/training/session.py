@@ -15,6 +15,7 @@ from pathlib import Path
 from gradzoo.lab.errors import UsageError
 from gradzoo.lab.training import runs
 from gradzoo.lab.training.experiment import build_experiment, count_parameters, parse_assignments
+from gradzoo.lab.training.initialise import start_from
 from gradzoo.lab.training.loop import Trainer, TrainResult
 from gradzoo.lab.training.opening import open_run
 from gradzoo.plugins.manager import Registry
@@ -31,6 +32,8 @@ class TrainRequest:
     training: dict = field(default_factory=dict)  # steps, lr, batch_size (None: the model's)
     out: str | None = None
     resume: bool = False
+    init_from: str | None = None   # a run directory or .safetensors file to start from
+    freeze: tuple = ()             # glob patterns of parameters not to train
 
 
 def train_run(registry: Registry, request: TrainRequest, progress: bool = True,
@@ -54,6 +57,10 @@ def _new_trainer(registry: Registry, request: TrainRequest, progress: bool, echo
     experiment = build_experiment(registry, request.model, request.task,
                                   parse_assignments(request.assignments), request.seed,
                                   request.training)
+    table = start_from(experiment, registry, request.init_from, request.freeze)
+    if table is not None:
+        echo(f"starting from {request.init_from}:" if request.init_from else "freezing:")
+        echo(table)
     trainer = Trainer(experiment, run_dir, progress=progress, echo=echo)
     trainer.start()
     echo(f"training {request.model} ({count_parameters(experiment.model):,} parameters) on "
@@ -72,6 +79,7 @@ def _resumed_trainer(registry: Registry, request: TrainRequest, progress: bool, 
     if found != (request.model, request.task):
         raise UsageError(f"{request.out} holds a run of {found[0]} on {found[1]}, not "
                          f"{request.model} on {request.task}")
+    _check_same_start(request, experiment)
     if request.training.get("steps"):
         experiment.settings.steps = request.training["steps"]
     trainer = Trainer(experiment, request.out, progress=progress, echo=echo)
@@ -80,3 +88,19 @@ def _resumed_trainer(registry: Registry, request: TrainRequest, progress: bool, 
     echo(f"resuming {request.model} on {request.task} at step {trainer.step} of "
          f"{experiment.settings.steps}")
     return trainer
+
+
+def _check_same_start(request: TrainRequest, experiment) -> None:
+    """--resume keeps the run's own start: --init-from / --freeze may repeat it, not change it.
+
+    The source weights are never read again: the checkpoint holds what they became.
+    """
+    started = (experiment.init_from or {}).get("path")
+    if request.init_from is not None and request.init_from != started:
+        raise UsageError(f"{request.out} started from {started or 'fresh weights'}, not "
+                         f"{request.init_from}; --resume continues it from its checkpoint "
+                         f"(drop --init-from)")
+    if request.freeze and tuple(request.freeze) != tuple(experiment.freeze):
+        raise UsageError(f"{request.out} was trained with --freeze "
+                         f"{' '.join(experiment.freeze) or '(none)'}; --resume keeps that "
+                         f"(drop --freeze)")
