@@ -8,7 +8,7 @@ from pathlib import Path
 from gradzoo import graph
 from gradzoo.engine import no_grad
 from gradzoo.lab.compare import plots, report
-from gradzoo.lab.compare.plan import CompareRequest, assignments_for, plan
+from gradzoo.lab.compare.plan import CompareRequest, assignments_for, model_of, plan, sweep_key
 from gradzoo.lab.compare.workers import run_all
 from gradzoo.lab.errors import RunError, UsageError
 from gradzoo.lab.training.experiment import build_experiment
@@ -40,6 +40,7 @@ def run_comparison(registry: Registry, request: CompareRequest, resume: bool = F
     samples = draw_samples(registry, request, results, out)
     if samples is not None:
         drawn.append(samples)
+    drawn += draw_insides(registry, request, results, out)
     graphs = draw_graphs(registry, request)
     written["report"] = report.report_html(out, request, rows, drawn, graphs, tables)
     written["plots"] = [plot[ext] for plot in drawn for ext in ("png", "svg")]
@@ -83,6 +84,30 @@ def draw_samples(registry: Registry, request: CompareRequest, results, out: Path
     return plots.samples_side_by_side(out, panels, task, where)
 
 
+def draw_insides(registry: Registry, request: CompareRequest, results, out: Path) -> list[dict]:
+    """Each attention or recurrent model's ``gradzoo inspect`` picture for held-out example 0
+    (first swept value, seed 0); models with neither are left out."""
+    from gradzoo.lab.inspect.session import inspect_run
+
+    drawn = []
+    for result in results:
+        if result["status"] != "ok" or result["seed"] != 0 or \
+                result["sweep_value"] != request.sweep_values[0]:
+            continue
+        try:
+            outcome = inspect_run(registry, result["run_dir"],
+                                  out=out / "inspect" / result["model"])
+        except Exception:  # no attention and no recurrence, or a plugin model it cannot read
+            continue
+        png, svg = outcome["written"][:2]
+        what = "attention maps per layer and head" if "maps" in outcome else \
+            "states and gates over time"
+        drawn.append({"title": f"inside {result['model']}: {what}", "png": png, "svg": svg,
+                      "text": f"{outcome['lines'][0]}. Made by gradzoo inspect "
+                              f"{result['run_dir']} (see docs/inspect.md)."})
+    return drawn
+
+
 def draw_graphs(registry: Registry, request: CompareRequest) -> dict[str, str]:
     """Each model's graph at module depth 1, as inline SVG (or a line saying why not)."""
     if shutil.which("dot") is None:
@@ -93,9 +118,9 @@ def draw_graphs(registry: Registry, request: CompareRequest) -> dict[str, str]:
     for model in request.models:
         assignments = assignments_for(registry, request, model)
         if request.sweep_option is not None:
-            assignments[f"task.{request.sweep_option}"] = request.sweep_values[0]
+            assignments[sweep_key(registry, request)] = request.sweep_values[0]
         try:
-            experiment = build_experiment(registry, model, request.task, assignments, 0)
+            experiment = build_experiment(registry, model_of(model), request.task, assignments, 0)
             with graph.record():
                 loss = experiment.model.loss(experiment.task.batch(2, 0))
             svg = graph.draw(loss, depth=1, title=model).pipe(format="svg").decode("utf-8")

@@ -1,7 +1,8 @@
 """Built-in sequence tasks: (source, target) token puzzles made on the fly, no download.
 
 Each puzzle isolates one ability: ``remember`` a token over a distance,
-``recall`` the value of a key (an induction head), ``copy``, ``reverse`` and
+``recall`` the value of a key (an induction head), recall it for several queries
+at once (``mqar``), ``copy``, ``reverse`` and
 ``sort`` a string of digits, ``add`` two numbers. Batches are reproducible:
 batch ``step`` of a split is drawn from a generator seeded with (seed, split, step).
 """
@@ -25,6 +26,7 @@ class SequenceBatch:
     source: Tensor
     target: Tensor
     sep_token: int
+    scored: object = None  # (T,) booleans: the target positions scored (None: all of them)
 
     def stream(self):
         """Inputs and labels of the decoder-only view ``source SEP target``.
@@ -38,7 +40,9 @@ class SequenceBatch:
         sep = xp.full((batch, 1), self.sep_token, dtype=source.dtype)
         inputs = xp.concatenate([source, sep, target[:, :-1]], axis=1)
         ignored = xp.full((batch, source_len), IGNORE, dtype=source.dtype)
-        labels = xp.concatenate([ignored, target], axis=1)
+        if self.scored is not None:  # positions the model cannot know (mqar's queries): ignored
+            target = xp.where(xp.asarray(self.scored)[None, :], target, IGNORE)
+        labels = xp.concatenate([ignored, target.astype(source.dtype)], axis=1)
         return Tensor(inputs), Tensor(labels)
 
     def __len__(self) -> int:
@@ -139,6 +143,87 @@ def make_recall(options, seed):
                         token_names=names)
 
 
+class MQARTask(SequenceTask):
+    """Multi-query associative recall: the target interleaves queries and answers.
+
+    The stream is ``k1 v1 ... kN vN SEP q1 a1 q2 a2 ...``; only the answers are
+    scored (a query is a random key: nothing to predict), each on its own, and
+    with the true tokens before it (teacher forcing), as in Zoology's MQAR.
+    """
+
+    main_metric = "accuracy"
+
+    def __init__(self, generate, content_tokens, pairs, queries, seed, token_names):
+        super().__init__("mqar", generate, content_tokens, 2 * pairs, 2 * queries, seed,
+                         token_names=token_names)
+        self.pairs, self.queries = pairs, queries
+        self.scored = host.arange(2 * queries) % 2 == 1  # q1 a1 q2 a2 ...: the a's
+
+    def batch(self, batch_size: int, step: int, split: str = "train") -> SequenceBatch:
+        batch = super().batch(batch_size, step, split)
+        batch.scored = self.scored
+        return batch
+
+    def score(self, model, batches: int = 8, batch_size: int = 128,
+              split: str = "valid") -> dict[str, float]:
+        """Query accuracy (each answer right) and exact match (all answers of an example right)."""
+        right_answers = exact = total = 0
+        was_training = model.training
+        model.eval()
+        with no_grad():
+            for step in range(batches):
+                batch = self.batch(batch_size, step, split=split)
+                right = answers_right(model, batch)[:, self.scored]
+                right_answers += int(right.sum())
+                exact += int(right.all(axis=1).sum())
+                total += len(right)
+        model.train(was_training)
+        return {"accuracy": right_answers / (total * self.queries), "exact_match": exact / total}
+
+
+def answers_right(model, batch) -> object:
+    """(B, T) booleans: the teacher-forced guess of each target token is right.
+
+    A decoder-only model reads ``source SEP target[:-1]``; an encoder-decoder
+    (it has ``encode``) reads the source, its decoder ``SEP target[:-1]``.
+    """
+    target = backend.to_host(batch.target.data)
+    if hasattr(model, "encode"):
+        xp = backend.xp_of(batch.target.data)
+        sep = xp.full((len(target), 1), batch.sep_token, dtype=batch.target.data.dtype)
+        shifted = Tensor(xp.concatenate([sep, batch.target.data[:, :-1]], axis=1))
+        logits = model(batch.source, shifted).data
+    else:
+        inputs, _ = batch.stream()
+        logits = model(inputs).data[:, -target.shape[1]:]
+    return backend.to_host(logits.argmax(axis=-1)) == target
+
+
+def make_mqar(options, seed):
+    """``pairs`` key-value pairs, then ``queries`` of their keys, each followed by its value.
+
+    Keys (``A``..``P``) and values (``a``..``p``) come from separate vocabularies;
+    the keys of one example are distinct. Queries are drawn with replacement: were
+    every key asked once, the last answer would be the one value not yet given, and a
+    1-layer model would score by elimination without recalling anything.
+    """
+    pairs, queries = options["pairs"], options["queries"]
+
+    def generate(rng, n):
+        keys = rng.permuted(host.tile(host.arange(RECALL_KEYS), (n, 1)), axis=1)[:, :pairs]
+        values = rng.integers(0, RECALL_VALUES, size=(n, pairs)) + RECALL_KEYS
+        order = rng.integers(0, pairs, size=(n, queries))
+        rows = host.arange(n)[:, None]
+        asked, answers = keys[rows, order], values[rows, order]
+        source = host.stack([keys, values], axis=2).reshape(n, 2 * pairs)
+        target = host.stack([asked, answers], axis=2).reshape(n, 2 * queries)
+        return source, target
+
+    names = [chr(ord("A") + i) for i in range(RECALL_KEYS)]
+    names += [chr(ord("a") + i) for i in range(RECALL_VALUES)]
+    return MQARTask(generate, RECALL_KEYS + RECALL_VALUES, pairs, queries, seed, names)
+
+
 def _digit_task(name, transform):
     def make(options, seed):
         length = options["length"]
@@ -190,6 +275,12 @@ TASKS = [
              summary="key-value pairs, then a key; answer its value (needs an induction head)",
              options=(Option("pairs", 4, "key-value pairs before the query", min=1,
                              max=RECALL_KEYS),)),
+    TaskSpec(name="mqar", kind="sequence", make=make_mqar,
+             summary="key-value pairs, then several keys, each answered by its value "
+                     "(multi-query recall: 2 attention layers)",
+             options=(Option("pairs", 4, "key-value pairs", min=1, max=RECALL_KEYS),
+                      Option("queries", 8, "keys asked after the pairs (with replacement)",
+                             min=1, max=64))),
     TaskSpec(name="copy", kind="sequence", make=make_copy,
              summary="copy a string of digits", options=(_length_option(),)),
     TaskSpec(name="reverse", kind="sequence", make=make_reverse,
