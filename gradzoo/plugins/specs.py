@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = ("sequence", "language", "generative", "paired", "classification")
-TRAINING_KEYS = ("steps", "batch_size", "lr", "warmup", "weight_decay", "clip", "eval_every")
+TRAINING_KEYS = ("steps", "batch_size", "lr", "warmup", "weight_decay", "beta1", "beta2", "clip",
+                 "eval_every", "log_every")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -146,17 +147,23 @@ class ModelSpec(_Spec):
     - ``options``: its hyperparameters, as ``Option``s with defaults.
     - ``training``: training settings it works best with, overriding the lab's
       defaults (keys: ``steps``, ``batch_size``, ``lr``, ``warmup``,
-      ``weight_decay``, ``clip``, ``eval_every``).
+      ``weight_decay``, ``beta1``, ``beta2``, ``clip``, ``eval_every``, ``log_every``).
+    - ``picture_training``: settings that replace those of ``training`` on a
+      picture task (one with ``image_shape``), where the model builds another
+      network (diffusion's U-Net, a DCGAN); the user's own settings still win.
     - ``example_task``: the task it is shown on when none is named (``gradzoo
       list``, ``gradzoo graph``, the conformance kit); default: the usual task
       of its first kind. ``bert`` names ``cloze``, since next-character
-      prediction would let a model that reads both sides see the answer.
+      prediction would let a model that reads both sides see the answer. A
+      dict names one per kind (``{"language": "cloze", "classification":
+      "doc_topics"}``): a text model is not shown on the usual picture task.
     """
 
     kinds: tuple[str, ...] = ()
     build: Callable | None = None
     training: dict = field(default_factory=dict)
-    example_task: str = ""
+    picture_training: dict = field(default_factory=dict)
+    example_task: str | dict = ""
     _what = "model"
 
     def __post_init__(self):
@@ -170,13 +177,26 @@ class ModelSpec(_Spec):
         if not callable(self.build):
             raise SpecError(f"model '{self.name}': build must be a function "
                             f"(task, options) -> model")
-        if self.example_task and not _NAME.match(self.example_task):
-            raise SpecError(f"model '{self.name}': example_task {self.example_task!r} is not a "
-                            f"task name (lowercase letters, digits and underscores)")
-        unknown = sorted(set(self.training) - set(TRAINING_KEYS))
+        named = self.example_task if isinstance(self.example_task, dict) else {
+            self.kinds[0]: self.example_task}
+        for kind, task in named.items():
+            if kind not in self.kinds:
+                raise SpecError(f"model '{self.name}': example_task names a task for {kind!r}, "
+                                f"a kind it does not run ({', '.join(self.kinds)})")
+            if task and not (isinstance(task, str) and _NAME.match(task)):
+                raise SpecError(f"model '{self.name}': example_task {task!r} is not a "
+                                f"task name (lowercase letters, digits and underscores)")
+        unknown = sorted((set(self.training) | set(self.picture_training)) - set(TRAINING_KEYS))
         if unknown:
             raise SpecError(f"model '{self.name}': unknown training settings {unknown}; "
                             f"allowed: {', '.join(TRAINING_KEYS)}")
+
+    def example_task_for(self, kind: str | None = None) -> str:
+        """The task ``example_task`` names for ``kind`` (None: any kind, or the first of a
+        dict), or ''."""
+        if isinstance(self.example_task, dict):
+            return self.example_task.get(kind or self.kinds[0], "")
+        return self.example_task
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,8 @@ class Experiment:
     task: object = field(repr=False)
     model: object = field(repr=False)
     plugin: str = "built-in"
+    init_from: dict | None = None   # where the weights started (``--init-from``), if not fresh
+    freeze: tuple = ()              # the ``--freeze`` patterns
 
     def config(self) -> dict:
         """Everything needed to rebuild this experiment (config.json)."""
@@ -76,7 +78,9 @@ class Experiment:
                 "model_options": self.model_options, "task_options": self.task_options,
                 "seed": self.seed, "training": asdict(self.settings),
                 "device": backend.default_device(), "plugin": self.plugin,
-                "parameters": count_parameters(self.model)}
+                "parameters": count_parameters(self.model),
+                **({"init_from": self.init_from, "freeze": list(self.freeze)}
+                   if self.init_from is not None or self.freeze else {})}
 
 
 def count_parameters(model) -> int:
@@ -101,8 +105,13 @@ def build_experiment(registry: Registry, model_name: str, task_name: str, assign
         task_options = task_spec.resolve(task_values)
     except ValueError as error:  # SpecError: a value of the wrong type or out of range
         raise UsageError(str(error)) from None
-    settings = TrainSettings.build(model_spec.training, training)
-    return rebuild(registry, model_spec, task_spec, model_options, task_options, seed, settings)
+    experiment = rebuild(registry, model_spec, task_spec, model_options, task_options, seed,
+                         TrainSettings.build(model_spec.training, training))
+    if getattr(experiment.task, "image_shape", None) is not None and model_spec.picture_training:
+        # pictures train another network (a U-Net, a DCGAN): its own defaults, then the user's
+        experiment.settings = TrainSettings.build(model_spec.training,
+                                                  model_spec.picture_training, training)
+    return experiment
 
 
 def rebuild(registry: Registry, model_spec: ModelSpec, task_spec: TaskSpec, model_options: dict,

@@ -14,6 +14,19 @@ runs the chain: the closed form of q(x_t | x_0) jumps straight to any t.
 Two noise schedules: ``linear`` (Ho et al.: beta from 1e-4 to 0.02 over 1000
 steps, rescaled by 1000/T for other T, as Nichol & Dhariwal do) and
 ``cosine`` (Nichol & Dhariwal, 2021), which destroys information more evenly.
+
+The noise predictor is an MLP on [x_t, emb(t)] for points, and a U-Net
+(``unet.py``: convolutions, skip connections, the time embedding in every block,
+self-attention at the lowest resolution) for pictures: ``network=auto`` picks by
+the task's shape. Two samplers: ``ddpm``, the ancestral chain above through all T
+steps, and ``ddim`` (Song, Meng & Ermon, 2021), deterministic, on a subsequence of
+``sample_steps`` of them:
+
+    ddim      x_{t'} = sqrt(abar_{t'}) x0_hat + sqrt(1 - abar_{t'}) eps_theta(x_t, t),   t' < t
+              x0_hat = (x_t - sqrt(1 - abar_t) eps_theta(x_t, t)) / sqrt(abar_t)
+
+the same trained network, read as a map from x_t to its clean picture x0_hat,
+which is then noised back down to the smaller level abar_{t'} (eta = 0: no fresh noise).
 """
 
 from __future__ import annotations
@@ -24,8 +37,12 @@ from gradzoo.engine import Tensor, backend, nn
 from gradzoo.engine import functional as F
 from gradzoo.plugins import ModelSpec, Option, hookimpl
 from gradzoo.zoo.models.generative_parts import MLP, hidden_sizes, standard_normal, width_options
+from gradzoo.zoo.models.unet import UNet
 
 host = backend.array_module("cpu")  # the schedule is worked out on the host in float64
+NETWORKS = ("auto", "mlp", "unet")
+SAMPLERS = ("ddpm", "ddim")
+SAMPLE_CHUNK = 128  # pictures denoised at a time: a U-Net on 1024 at once runs 4x slower
 
 
 def linear_betas(timesteps: int):
@@ -79,20 +96,29 @@ def time_embedding(t, dim: int, device: str) -> Tensor:
 
 
 class Diffusion(nn.Module):
-    """DDPM with an MLP noise predictor eps_theta(x_t, t) that reads [x_t, emb(t)]."""
+    """DDPM with a noise predictor eps_theta(x_t, t): an MLP on [x_t, emb(t)], or a U-Net.
 
-    def __init__(self, data_dim: int, timesteps: int, schedule: str, width: int, layers: int,
-                 embedding: int, value_range=None):
+    ``network`` is a built module: an ``MLP`` (points) or a ``UNet`` (pictures of
+    ``image_shape``). ``sampler`` is "ddpm" or "ddim" (then ``sample_steps`` of the T).
+    """
+
+    def __init__(self, data_dim: int, timesteps: int, schedule: str, network: nn.Module,
+                 embedding: int, value_range=None, image_shape=None, sampler: str = "ddpm",
+                 sample_steps: int = 0):
         super().__init__()
         self.data_dim, self.embedding, self.value_range = data_dim, embedding, value_range
+        self.image_shape, self.sampler = image_shape, sampler
+        self.sample_steps = sample_steps or timesteps
         self.schedule = NoiseSchedule(schedule, timesteps)
-        self.noise_predictor = MLP([data_dim + embedding, *hidden_sizes(width, layers), data_dim],
-                                   activation="gelu")
+        self.noise_predictor = network
 
     def predict_noise(self, x_t: Tensor, t) -> Tensor:
         """eps_theta(x_t, t): the noise the network sees in x_t at step t (an array of 1..T)."""
-        return self.noise_predictor(F.concat([x_t, time_embedding(t, self.embedding, x_t.device)],
-                                             dim=1))
+        e = time_embedding(t, self.embedding, x_t.device)
+        if not isinstance(self.noise_predictor, UNet):
+            return self.noise_predictor(F.concat([x_t, e], dim=1))
+        pictures = x_t.reshape(x_t.shape[0], 1, *self.image_shape)   # (B, H W) -> (B, 1, H, W)
+        return self.noise_predictor(pictures, e).reshape(x_t.shape[0], -1)
 
     def _column(self, values, t, device: str) -> Tensor:
         """values[t - 1] for each example, as a float32 (B, 1) column on ``device``."""
@@ -164,26 +190,72 @@ class Diffusion(nn.Module):
         c_0, c_t = float(s.posterior_x0_coefficients[i]), float(s.posterior_xt_coefficients[i])
         return c_0 * x_0 + c_t * x_t
 
+    def ddim_step(self, x_t: Tensor, step: int, previous: int) -> Tensor:
+        """One deterministic DDIM step x_t -> x_{t'} (eta = 0), t' = ``previous`` < t.
+
+        x_{t'} = sqrt(abar_{t'}) x0_hat + sqrt(1 - abar_{t'}) eps, with abar_0 = 1; for
+        pictures x0_hat is clipped to [-1, 1] and eps recomputed to match it.
+        """
+        s, i = self.schedule, step - 1
+        eps = self.predict_noise(x_t, host.full(x_t.shape[0], step))
+        abar = s.alpha_bars[i]
+        x_0 = (x_t - math.sqrt(1.0 - abar) * eps) / math.sqrt(abar)
+        if self.value_range is not None:
+            x_0 = Tensor(backend.xp_of(x_0.data).clip(x_0.data, -1.0, 1.0))
+            eps = (x_t - math.sqrt(abar) * x_0) / math.sqrt(1.0 - abar)
+        if previous == 0:
+            return x_0
+        abar_previous = s.alpha_bars[previous - 1]
+        return math.sqrt(abar_previous) * x_0 + math.sqrt(1.0 - abar_previous) * eps
+
+    def reverse_steps(self) -> list[tuple[int, int]]:
+        """The (t, t') pairs the sampler walks, from t = T down to t' = 0.
+
+        ddpm: every step (T, T-1), ..., (1, 0); ddim: ``sample_steps`` evenly spaced ones.
+        """
+        timesteps = self.schedule.timesteps
+        if self.sampler == "ddpm":
+            return [(t, t - 1) for t in range(timesteps, 0, -1)]
+        count = min(self.sample_steps, timesteps)
+        kept = sorted({round(timesteps * (k + 1) / count) for k in range(count)})
+        return list(zip(reversed(kept), reversed([0] + kept[:-1])))
+
+    def reverse_step(self, x: Tensor, step: int, previous: int) -> Tensor:
+        """x_t -> x_{t'} with the chosen sampler."""
+        if self.sampler == "ddpm":
+            return self.denoise_step(x, step)
+        return self.ddim_step(x, step, previous)
+
     def sample_trajectory(self, n: int, snapshots: int = 6) -> list[tuple[int, Tensor]]:
         """Run the chain from x_T ~ N(0, I) down to x_0, keeping (t, x_t) at ``snapshots`` steps.
 
-        The steps kept are evenly spaced from pure noise (t = T) to the sample (t = 0).
+        The steps kept are evenly spaced along the sampler's walk, from pure noise
+        (t = T) to the sample (t = 0).
         """
-        timesteps = self.schedule.timesteps
-        keep = {round(timesteps * k / (max(snapshots, 2) - 1)) for k in range(max(snapshots, 2))}
+        steps = self.reverse_steps()
+        wanted = max(snapshots, 2) - 1
+        keep = {round(len(steps) * k / wanted) for k in range(wanted + 1)}
         x = standard_normal(n, self.data_dim, self._device())                 # x_T ~ N(0, I)
-        trajectory = [(timesteps, self.from_unit_range(x))]
-        for step in range(timesteps, 0, -1):
-            x = self.denoise_step(x, step)
-            if step - 1 in keep:
-                trajectory.append((step - 1, self.from_unit_range(x)))
+        trajectory = [(self.schedule.timesteps, self.from_unit_range(x))]
+        for done, (step, previous) in enumerate(steps, start=1):
+            x = self.reverse_step(x, step, previous)
+            if done in keep:
+                trajectory.append((previous, self.from_unit_range(x)))
         return trajectory
 
     def sample(self, n: int) -> Tensor:
-        """x_0: the end of the reverse chain from x_T ~ N(0, I)."""
+        """x_0: the end of the reverse chain from x_T ~ N(0, I).
+
+        Pictures are denoised SAMPLE_CHUNK at a time (the arrays of a U-Net on a
+        thousand pictures at once no longer fit in the processor's caches).
+        """
+        if isinstance(self.noise_predictor, UNet) and n > SAMPLE_CHUNK:
+            chunks = [self.sample(min(SAMPLE_CHUNK, n - start))
+                      for start in range(0, n, SAMPLE_CHUNK)]
+            return F.concat(chunks, dim=0)
         x = standard_normal(n, self.data_dim, self._device())
-        for step in range(self.schedule.timesteps, 0, -1):
-            x = self.denoise_step(x, step)
+        for step, previous in self.reverse_steps():
+            x = self.reverse_step(x, step, previous)
         return self.from_unit_range(x)
 
     def _device(self) -> str:
@@ -192,24 +264,52 @@ class Diffusion(nn.Module):
 
 
 def build(task, options) -> Diffusion:
-    """A DDPM sized for ``task``: its data dimension, and for images their range of values."""
+    """A DDPM sized for ``task``: an MLP for points, a U-Net for pictures (``network=auto``)."""
     if options["embedding"] % 2:
         raise ValueError(f"embedding must be even (sines and cosines in pairs), got "
                          f"{options['embedding']}")
-    return Diffusion(task.data_dim, options["timesteps"], options["schedule"], options["width"],
-                     options["layers"], options["embedding"], getattr(task, "value_range", None))
+    image_shape = getattr(task, "image_shape", None)
+    network = options["network"]
+    if network == "auto":
+        network = "mlp" if image_shape is None else "unet"
+    if network == "unet":
+        if image_shape is None:
+            raise ValueError(f"network=unet needs pictures; task '{task.name}' has none "
+                             f"(use network=mlp)")
+        predictor = UNet(image_shape, options["channels"], options["embedding"],
+                         options["attention"])
+    else:
+        predictor = MLP([task.data_dim + options["embedding"],
+                         *hidden_sizes(options["width"], options["layers"]), task.data_dim],
+                        activation="gelu")
+    if options["sampler"] == "ddim" and options["sample_steps"] > options["timesteps"]:
+        raise ValueError(f"sample_steps={options['sample_steps']} is more than timesteps="
+                         f"{options['timesteps']}; DDIM walks a subsequence of the T steps")
+    return Diffusion(task.data_dim, options["timesteps"], options["schedule"], predictor,
+                     options["embedding"], getattr(task, "value_range", None), image_shape,
+                     options["sampler"], options["sample_steps"])
 
 
 SPEC = ModelSpec(
     name="diffusion", kinds=("generative",), build=build,
-    summary="DDPM: learns to undo added noise, samples by denoising",
+    summary="DDPM: learns to undo added noise, samples by denoising (U-Net on pictures)",
     options=(
         Option("timesteps", 100, "diffusion steps T", min=2, max=10_000),
         Option("schedule", "cosine", "noise schedule beta_t", choices=tuple(SCHEDULES)),
         Option("embedding", 32, "size of the sinusoidal time embedding (even)", min=2, max=1024),
+        Option("network", "auto", "noise predictor: auto (U-Net for pictures, MLP for points), "
+               "mlp or unet", choices=NETWORKS),
+        Option("channels", 16, "U-Net: channels at full size (twice as many below)", min=1,
+               max=1024),
+        Option("attention", True, "U-Net: self-attention at the lowest resolution"),
+        Option("sampler", "ddpm", "ddpm (all T steps, with noise) or ddim (deterministic)",
+               choices=SAMPLERS),
+        Option("sample_steps", 0, "DDIM: steps to sample with (0: all T)", min=0, max=10_000),
         *width_options(128, 3),
     ),
     training={"steps": 4000, "lr": 2e-3, "batch_size": 256, "eval_every": 1000},
+    picture_training={"steps": 2000, "lr": 2e-3, "batch_size": 64, "eval_every": 2000,
+                      "warmup": 100},
 )
 
 
