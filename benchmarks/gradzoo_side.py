@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
+
 from benchmarks import shared
 from gradzoo.engine import F, Tensor, backend, nn, optim, tensor
 
@@ -155,3 +157,68 @@ def matmul(size: shared.MatmulSize, device: str):
         left.grad = right.grad = None
         (left @ right).backward(grad)
     return step
+
+
+# ---------------------------------------------------------------------- W6: U-Net step
+
+
+def unet_step(size: shared.UNetSize, device: str):
+    """One AdamW step of the zoo's diffusion U-Net: |eps - eps_theta(x_t, t)|^2, backward, step."""
+    from gradzoo.zoo.models.unet import UNet
+
+    model = UNet((size.size, size.size), size.channels, size.embedding).to(device)
+    _load(model, shared.unet_weights(size), device)
+    x_t, embedding, eps = (tensor(a, device=device) for a in shared.unet_batch(size))
+    optimizer = optim.AdamW(model.parameters(), lr=size.lr, weight_decay=size.weight_decay)
+
+    def step():
+        optimizer.zero_grad()
+        loss = F.mse_loss(model(x_t, embedding), eps)
+        loss.backward()
+        optimizer.step()
+    step.first_loss = F.mse_loss(model(x_t, embedding), eps).item()
+    step.products = recorded_products(lambda: F.mse_loss(model(x_t, embedding), eps).backward())
+    return step
+
+
+def recorded_products(run) -> list[tuple[tuple, tuple]]:
+    """The (left, right) operand shapes of every matrix product one ``run()`` makes.
+
+    Convolutions as im2col makes them (forward, input and weight gradients), linear
+    layers and attention likewise: what a NumPy engine cannot do without.
+    """
+    from gradzoo.engine import hooks
+
+    products = []
+
+    def seen(fn):
+        products.extend(_products_of(fn))
+    with hooks.op_recorded(seen):
+        run()
+    return products
+
+
+def _products_of(fn) -> list[tuple[tuple, tuple]]:
+    """The three (or six) products of one recorded op, as operand shapes."""
+    name, shapes = type(fn).__name__, [tuple(t.shape) for t in fn.inputs]
+    if name == "Conv2d":
+        (n, _, _, _), (o, c, kh, kw) = shapes[0], shapes[1]
+        pixels, k = n * fn.out_size[0] * fn.out_size[1], c * kh * kw
+        return [((o, k), (k, pixels)), ((k, o), (o, pixels)), ((o, pixels), (pixels, k))]
+    if name == "ConvTranspose2d":
+        (n, c_in, h, w), (_, c_out, kh, kw) = shapes[0], shapes[1]
+        pixels, k = n * h * w, c_out * kh * kw
+        return [((k, c_in), (c_in, pixels)), ((c_in, k), (k, pixels)),
+                ((c_in, pixels), (pixels, k))]
+    if name == "Linear":
+        rows, (out, inp) = int(np.prod(shapes[0][:-1])), shapes[1]
+        return [((rows, inp), (inp, out)), ((rows, out), (out, inp)), ((out, rows), (rows, inp))]
+    if name == "ScaledDotProductAttention":
+        q, k, v = shapes[:3]
+        lead, (length, e), (keys, ev) = q[:-2], q[-2:], v[-2:]
+        return [(lead + (length, e), lead + (e, keys)), (lead + (length, keys), lead + (keys, ev)),
+                (lead + (keys, length), lead + (length, ev)),
+                (lead + (length, ev), lead + (ev, keys)),
+                (lead + (length, keys), lead + (keys, e)),
+                (lead + (keys, length), lead + (length, e))]
+    return []

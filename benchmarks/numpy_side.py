@@ -5,6 +5,9 @@
   Linear's forward and its two backward products, attention's two batched
   products forward and four backward), on arrays of the step's shapes. No
   NumPy engine can take less time than these products alone.
+* ``unet_matmul_floor``: the same for one step of the diffusion U-Net (W6): every
+  product gradzoo's step makes, recorded from one step (convolutions as im2col
+  products, linear layers, attention), on arrays of those shapes.
 """
 
 from __future__ import annotations
@@ -65,4 +68,18 @@ def gpt_matmul_floor(size: shared.GPTSize, device: str = "cpu"):
             products()
         for _ in range(size.layers):
             attention_products()
+    return step
+
+
+def unet_matmul_floor(size: shared.UNetSize, device: str = "cpu"):
+    from benchmarks import gradzoo_side
+
+    shapes = gradzoo_side.unet_step(size, device).products
+    rng = np.random.default_rng(0)
+    operands = [(rng.standard_normal(a, dtype=np.float32), rng.standard_normal(b, dtype=np.float32))
+                for a, b in shapes]
+
+    def step():
+        for a, b in operands:
+            a @ b
     return step

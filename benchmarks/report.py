@@ -19,6 +19,10 @@ COMPARISONS = [
      0.95, ">="),
     ("matmul", "torch", "numpy", "W4 PyTorch vs raw NumPy (for reference)", "GFLOP/s", None,
      ">="),
+    ("unet_step", "gradzoo", "torch", "W6 diffusion U-Net step (shapes 16x16, batch 64) vs "
+     "PyTorch", "s/step", 1.5, "<="),
+    ("unet_step", "gradzoo", "numpy", "W6 U-Net step vs its NumPy matmul floor", "s/step", None,
+     "<="),
 ]
 GPU_COMPARISONS = [
     ("gpt_step", "gradzoo", "torch", "GPU GPT step (6x384, ctx 256, batch 64) vs PyTorch CUDA",
@@ -113,6 +117,13 @@ def markdown(summary: dict) -> str:
             extras.append(f"{name} {gpt[name]['tokens_per_s']:.0f} tokens/s")
     if extras:
         lines += ["", "W1 throughput: " + ", ".join(extras) + "."]
+    unet = summary["results"].get("unet_step", {})
+    losses = {name: unet[name]["first_loss"] for name in ("gradzoo", "torch")
+              if "first_loss" in unet.get(name, {})}
+    if len(losses) == 2:
+        lines += ["", f"W6 loss before the first update, same weights and data: gradzoo "
+                      f"{losses['gradzoo']:.7f}, torch {losses['torch']:.7f} (difference "
+                      f"{abs(losses['gradzoo'] - losses['torch']):.1e})."]
     return "\n".join(lines) + "\n"
 
 

@@ -35,6 +35,7 @@ CPU_PLAN = {
     "lstm_step": ["gradzoo", "torch", "torch-cell"],
     "op_overhead": ["gradzoo", "torch"],
     "matmul": ["gradzoo", "numpy", "torch"],
+    "unet_step": ["gradzoo", "torch", "numpy"],
 }
 GPU_PLAN = {"gpt_step": ["gradzoo", "torch"]}
 

@@ -51,11 +51,25 @@ class MatmulSize:
         return 3 * 2.0 * self.m * self.k * self.n
 
 
+@dataclass(frozen=True)
+class UNetSize:
+    """The default image U-Net of ``diffusion`` on ``shapes`` (16x16), one training batch."""
+
+    size: int = 16
+    channels: int = 16
+    embedding: int = 32
+    batch: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 1e-2
+
+
 # The sizes the issue names; --quick shrinks them so a run takes seconds; --gpu grows the GPT.
-FULL = {"gpt": GPTSize(), "lstm": LSTMSize(), "matmul": MatmulSize(), "overhead": 16}
+FULL = {"gpt": GPTSize(), "lstm": LSTMSize(), "matmul": MatmulSize(), "overhead": 16,
+        "unet": UNetSize()}
 QUICK = {"gpt": GPTSize(layers=1, width=32, context=16, batch=4),
          "lstm": LSTMSize(embed=16, hidden=32, steps=8, batch=4),
-         "matmul": MatmulSize(64, 128, 64), "overhead": 16}
+         "matmul": MatmulSize(64, 128, 64), "overhead": 16,
+         "unet": UNetSize(size=8, channels=8, batch=4)}
 GPU = {"gpt": GPTSize(layers=6, heads=6, width=384, context=256, batch=64)}
 QUICK_GPU = {"gpt": GPTSize(layers=1, heads=2, width=64, context=32, batch=4)}
 
@@ -150,3 +164,28 @@ def matmul_operands(size: MatmulSize, seed: int = 2):
 
 def overhead_operands(n: int):
     return (np.linspace(-1, 1, n, dtype=np.float32), np.linspace(0.5, 2, n, dtype=np.float32))
+
+
+def unet_weights(size: UNetSize, seed: int = 0) -> dict[str, np.ndarray]:
+    """The zoo U-Net's own initial weights (PyTorch's default init), as NumPy arrays by name.
+
+    Drawn by gradzoo (seeded), then handed to both sides as plain arrays.
+    """
+    from gradzoo.engine import manual_seed
+    from gradzoo.zoo.models.unet import UNet
+
+    manual_seed(seed)
+    model = UNet((size.size, size.size), size.channels, size.embedding)
+    return {name: value.numpy() for name, value in model.state_dict().items()}
+
+
+def unet_batch(size: UNetSize, seed: int = 3):
+    """x_t (B, 1, H, W), the time embeddings (B, E) of random steps, and the noise eps."""
+    rng = np.random.default_rng(seed)
+    shape = (size.batch, 1, size.size, size.size)
+    steps = rng.integers(1, 101, size=size.batch)
+    half = size.embedding // 2
+    angles = steps[:, None] * np.exp(-np.log(10000.0) * np.arange(half) / half)[None, :]
+    embedding = np.concatenate([np.sin(angles), np.cos(angles)], axis=1).astype(np.float32)
+    return (rng.standard_normal(shape, dtype=np.float32), embedding,
+            rng.standard_normal(shape, dtype=np.float32))

@@ -24,11 +24,11 @@ def _load(model: nn.Module, weights: dict, device: str) -> None:
 
 
 class Attention(nn.Module):
-    """Causal self-attention with gradzoo's layout: q, k, v and out projections apart."""
+    """Self-attention with gradzoo's layout: q, k, v and out projections apart."""
 
-    def __init__(self, width: int, heads: int):
+    def __init__(self, width: int, heads: int, causal: bool = True):
         super().__init__()
-        self.heads = heads
+        self.heads, self.causal = heads, causal
         self.q_proj, self.k_proj = nn.Linear(width, width), nn.Linear(width, width)
         self.v_proj, self.out_proj = nn.Linear(width, width), nn.Linear(width, width)
 
@@ -39,7 +39,7 @@ class Attention(nn.Module):
             return t.view(batch, length, self.heads, width // self.heads).transpose(1, 2)
 
         q, k, v = split(self.q_proj(x)), split(self.k_proj(x)), split(self.v_proj(x))
-        heads = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        heads = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal)
         return self.out_proj(heads.transpose(1, 2).reshape(batch, length, width))
 
 
@@ -169,6 +169,94 @@ def matmul(size: shared.MatmulSize, device: str):
     def step():
         a.grad = b.grad = None
         (a @ b).backward(g)
+    return step
+
+
+# ---------------------------------------------------------------------- W6: U-Net step
+
+
+def _norm(channels: int) -> nn.GroupNorm:
+    groups = next(g for g in range(min(8, channels), 0, -1) if channels % g == 0)
+    return nn.GroupNorm(groups, channels)
+
+
+class ResidualBlock(nn.Module):
+    """The zoo's block: skip(x) + conv_2(silu(norm_2(conv_1(silu(norm_1(x))) + W_t silu(e))))."""
+
+    def __init__(self, cin: int, cout: int, time_width: int):
+        super().__init__()
+        self.norm_1, self.conv_1 = _norm(cin), nn.Conv2d(cin, cout, 3, padding=1)
+        self.time = nn.Linear(time_width, cout)
+        self.norm_2, self.conv_2 = _norm(cout), nn.Conv2d(cout, cout, 3, padding=1)
+        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else None
+
+    def forward(self, x, e):
+        h = self.conv_1(F.silu(self.norm_1(x))) + self.time(F.silu(e))[:, :, None, None]
+        return (x if self.skip is None else self.skip(x)) + self.conv_2(F.silu(self.norm_2(h)))
+
+
+class SelfAttention2d(nn.Module):
+    def __init__(self, channels: int, heads: int):
+        super().__init__()
+        self.norm, self.attention = _norm(channels), Attention(channels, heads, causal=False)
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        tokens = self.norm(x).reshape(b, c, h * w).transpose(1, 2)
+        return x + self.attention(tokens).transpose(1, 2).reshape(b, c, h, w)
+
+
+class Middle(nn.Module):
+    def __init__(self, channels: int, time_width: int):
+        super().__init__()
+        self.block_1 = ResidualBlock(channels, channels, time_width)
+        self.attention = SelfAttention2d(channels, 4)
+        self.block_2 = ResidualBlock(channels, channels, time_width)
+
+    def forward(self, x, e):
+        return self.block_2(self.attention(self.block_1(x, e)), e)
+
+
+class UNet(nn.Module):
+    """gradzoo/zoo/models/unet.py written in PyTorch, with the same parameter names."""
+
+    def __init__(self, size: shared.UNetSize):
+        super().__init__()
+        c, t = size.channels, 4 * size.channels
+        self.time_mlp = nn.Sequential(nn.Linear(size.embedding, t), nn.SiLU(), nn.Linear(t, t))
+        self.conv_in = nn.Conv2d(1, c, 3, padding=1)
+        self.down = nn.ModuleList([ResidualBlock(c, c, t), ResidualBlock(c, 2 * c, t)])
+        self.downsample = nn.ModuleList([nn.Conv2d(c, c, 3, stride=2, padding=1),
+                                         nn.Conv2d(2 * c, 2 * c, 3, stride=2, padding=1)])
+        self.middle = Middle(2 * c, t)
+        self.up = nn.ModuleList([ResidualBlock(3 * c, c, t), ResidualBlock(4 * c, 2 * c, t)])
+        self.norm_out, self.conv_out = _norm(c), nn.Conv2d(c, 1, 3, padding=1)
+
+    def forward(self, x, embedding):
+        e, h, skips = self.time_mlp(embedding), self.conv_in(x), []
+        for block, downsample in zip(self.down, self.downsample):
+            h = block(h, e)
+            skips.append(h)
+            h = downsample(h)
+        h = self.middle(h, e)
+        for block, skip in zip(reversed(self.up), reversed(skips)):
+            h = block(torch.cat([F.interpolate(h, scale_factor=2, mode="nearest"), skip], 1), e)
+        return self.conv_out(F.silu(self.norm_out(h)))
+
+
+def unet_step(size: shared.UNetSize, device: str):
+    model = UNet(size)
+    _load(model, shared.unet_weights(size), device)
+    x_t, embedding, eps = (torch.from_numpy(a).to(device) for a in shared.unet_batch(size))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=size.lr, weight_decay=size.weight_decay)
+
+    def step():
+        optimizer.zero_grad()
+        loss = F.mse_loss(model(x_t, embedding), eps)
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        step.first_loss = F.mse_loss(model(x_t, embedding), eps).item()
     return step
 
 

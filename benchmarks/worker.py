@@ -31,13 +31,16 @@ CASES = {
     ("gradzoo", "matmul"): ("gradzoo_side", "matmul", "matmul", {}),
     ("torch", "matmul"): ("torch_side", "matmul", "matmul", {}),
     ("numpy", "matmul"): ("numpy_side", "matmul", "matmul", {}),
+    ("gradzoo", "unet_step"): ("gradzoo_side", "unet_step", "unet", {}),
+    ("torch", "unet_step"): ("torch_side", "unet_step", "unet", {}),
+    ("numpy", "unet_step"): ("numpy_side", "unet_matmul_floor", "unet", {}),
 }
 
 # warm-up runs, timed runs, calls per timed run
 REPEATS = {"gpt_step": (3, 11, 1), "lstm_step": (3, 11, 1), "op_overhead": (500, 11, 2000),
-           "matmul": (3, 15, 3)}
+           "matmul": (3, 15, 3), "unet_step": (3, 11, 1)}
 QUICK_REPEATS = {"gpt_step": (1, 3, 1), "lstm_step": (1, 3, 1), "op_overhead": (20, 3, 50),
-                 "matmul": (1, 3, 1)}
+                 "matmul": (1, 3, 1), "unet_step": (1, 3, 1)}
 
 
 def run_case(framework: str, workload: str, quick: bool, gpu: bool) -> dict:
@@ -61,6 +64,8 @@ def run_case(framework: str, workload: str, quick: bool, gpu: bool) -> dict:
         result["tokens_per_s"] = size.tokens / result["median_s"]
     if workload == "matmul":
         result["gflops"] = size.flops / result["median_s"] / 1e9
+    if hasattr(step, "first_loss"):  # the loss before any update: both sides compute the same
+        result["first_loss"] = step.first_loss
     return result
 
 
