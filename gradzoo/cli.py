@@ -148,6 +148,9 @@ def info(name):
         if kind == "model" and spec.training:
             settings = ", ".join(f"{k}={v}" for k, v in spec.training.items())
             click.echo(f"\ntraining defaults: {settings}")
+        if kind == "model" and spec.picture_training:
+            settings = ", ".join(f"{k}={v}" for k, v in spec.picture_training.items())
+            click.echo(f"on pictures: {settings}")
         click.echo("")
 
 
@@ -212,16 +215,28 @@ def new_plugin(name, directory, kind):
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run directory (default: runs/MODEL-TASK, numbered if taken).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--init-from", "init_from", default=None, metavar="RUN_OR_SAFETENSORS",
+              help="Start from these weights (a run directory, or a .safetensors file such as "
+                   "`gradzoo export` writes), matched by name; embedding rows matched by token.")
+@click.option("--freeze", "freeze", multiple=True, metavar="GLOB",
+              help="Do not train the parameters matching GLOB (e.g. 'blocks.0.*', "
+                   "'token_embedding.*'); repeatable.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(model, task_name, steps, assignments, seed, lr, batch_size, device, out, resume, quiet):
-    """Train MODEL on a task, writing a run directory (config, metrics, weights)."""
+def train(model, task_name, steps, assignments, seed, lr, batch_size, device, out, resume,
+          init_from, freeze, quiet):
+    """Train MODEL on a task, writing a run directory (config, metrics, weights).
+
+    With --init-from it starts from another run's weights (pre-train, then
+    fine-tune) and prints what was loaded, resized, new, frozen and ignored.
+    """
     from gradzoo.lab.errors import UsageError
     from gradzoo.lab.training.loop import TrainingStopped
     from gradzoo.lab.training.session import TrainRequest, train_run
 
     use_device(device)
     request = TrainRequest(model, task_name, assignments, seed,
-                           {"steps": steps, "lr": lr, "batch_size": batch_size}, out, resume)
+                           {"steps": steps, "lr": lr, "batch_size": batch_size}, out, resume,
+                           init_from, tuple(freeze))
     try:
         result, run_dir = train_run(registry(), request, progress=not quiet, echo=click.echo)
     except UsageError as error:
@@ -229,10 +244,15 @@ def train(model, task_name, steps, assignments, seed, lr, batch_size, device, ou
     except TrainingStopped as stopped:
         click.echo(f"\n{stopped}", err=True)
         sys.exit(stopped.exit_code)
+    from gradzoo.lab.compare.report import score_lines
+
     scores = ", ".join(f"{k} {v:.4g}" for k, v in result.scores.items())
     click.echo(f"finished {result.steps} steps in {result.seconds:.1f} s; "
                f"loss {result.final_loss:.4f}")
-    click.echo(f"validation: {scores}")
+    beside_baselines = score_lines(result.scores)  # generative: each score beside its baselines
+    click.echo("validation:" if beside_baselines else f"validation: {scores}")
+    for line in beside_baselines:
+        click.echo(f"  {line}")
     click.echo(f"run saved in {run_dir}  (try: gradzoo sample {run_dir})")
 
 
@@ -282,10 +302,67 @@ def evaluate(run_dir, batches, device):
         experiment = open_run(run_dir, registry())
     except UsageError as error:
         raise GradzooError(str(error)) from None
-    scores = experiment.task.score(experiment.model, batches=batches, split="test")
+    from gradzoo.lab.compare.report import score_lines
+
+    try:
+        scores = experiment.task.score(experiment.model, batches=batches, split="test")
+    except ValueError as error:  # what the task cannot do as asked (its judge's cache unwritable)
+        raise GradzooError(str(error)) from None
     click.echo(f"{experiment.model_spec.name} on {experiment.task_spec.name}:")
-    for name, value in scores.items():
+    if experiment.init_from:  # a fine-tuned run: where its weights started
+        click.echo(f"  started from {experiment.init_from['path']} "
+                   f"(sha256 {experiment.init_from['sha256'][:12]}…)")
+    beside_baselines = score_lines(scores)  # generative: each score beside its baselines
+    for line in beside_baselines:
+        click.echo(f"  {line}")
+    for name, value in ({} if beside_baselines else scores).items():
         click.echo(f"  {name:14s} {value:.4f}")
+
+
+@main.command("export")
+@click.argument("run_dir", type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["torch"]), default="torch", show_default=True,
+              help="torch: the parameter names and layouts of the equivalent torch.nn modules.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="The file to write, FILE.safetensors.")
+def export_command(run_dir, fmt, out):
+    """Write a run's weights for PyTorch (safetensors; --init-from reads it back)."""
+    from gradzoo.lab.errors import UsageError
+    from gradzoo.lab.export import export_run
+
+    try:
+        written = export_run(registry(), run_dir, fmt, out)
+    except UsageError as error:
+        raise GradzooError(str(error)) from None
+    click.echo(f"wrote {written['tensors']} tensors of {written['model']} to {written['path']} "
+               f"(format {fmt}; {len(written['renamed'])} under torch.nn names of their own)")
+    for name, parts in written["renamed"].items():
+        click.echo(f"  {name:28s} <- {' + '.join(parts)}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--example", type=int, default=None,
+              help="Which held-out example to look at (default 0).")
+@click.option("--input", "text", default=None,
+              help="Your own tokens instead (space-separated names, or characters).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Where the pictures and JSON go (default: RUN_DIR/inspect).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default=None)
+def inspect(run_dir, example, text, out, device):
+    """Look inside a trained run for one example: attention maps per layer and head, or
+    recurrent states, gates and gradient norms over time (PNG, SVG, bertviz JSON)."""
+    from gradzoo.lab.errors import UsageError
+    from gradzoo.lab.inspect.session import inspect_run
+
+    use_device(device)
+    try:
+        outcome = inspect_run(registry(), run_dir, example=example, text=text, out=out)
+    except UsageError as error:
+        raise GradzooError(str(error)) from None
+    for line in outcome["lines"]:
+        click.echo(line)
+    click.echo(f"written: {', '.join(str(p) for p in outcome['written'])}")
 
 
 # ---------------------------------------------------------------------- graph
@@ -348,17 +425,30 @@ def graph_command(model, task_name, assignments, expr, depth, backward, values, 
               help="Where runs, results.json, plots and report.html go "
                    "(default: runs/compare-TASK).")
 @click.option("--resume", is_flag=True, help="Keep finished runs in --out and run the rest.")
+@click.option("--init-from", "init_from", multiple=True, metavar="LABEL=RUN_OR_SAFETENSORS",
+              help="Start the model (or variant) LABEL from these weights; repeatable.")
+@click.option("--freeze", "freeze", multiple=True, metavar="LABEL=GLOB",
+              help="Do not train LABEL's parameters matching GLOB; repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print results.json instead of tables.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default=None)
 @click.pass_context
 def compare(ctx, models, task_name, steps, sweep, seeds, assignments, match_params, jobs, out,
-            resume, as_json, device):
+            resume, init_from, freeze, as_json, device):
     """Train MODELS on the same data, steps and seeds, and report side by side.
 
     With no arguments: the lesson of why transformers replaced RNNs (rnn, lstm
     and transformer on `remember`, swept over distance 4, 16, 64).
+
+    \b
+    A model may be named twice as variants, MODEL@LABEL: pre-trained beside
+    from scratch, on the same data, steps and seeds:
+      gradzoo compare gpt gpt@pretrained --task doc_topics \\
+          --init-from gpt@pretrained=runs/gpt-chars
+    --init-from and --freeze apply to the variant they name, as in
+    --freeze 'gpt@pretrained=blocks.0.*'; --set gpt.KEY=V sets every gpt
+    variant, --set gpt@pretrained.KEY=V that one only.
     """
-    from gradzoo.lab.compare.plan import CompareRequest, parse_sweep
+    from gradzoo.lab.compare.plan import CompareRequest, parse_sweep, parse_variant_options
     from gradzoo.lab.compare.session import DEFAULT_LESSON, run_comparison
     from gradzoo.lab.errors import UsageError
     from gradzoo.lab.training.experiment import parse_assignments
@@ -373,10 +463,13 @@ def compare(ctx, models, task_name, steps, sweep, seeds, assignments, match_para
                            "--task remember), or give no arguments for the default lesson")
     try:
         option, values = parse_sweep(sweep)
+        starts = {label: paths[-1] for label, paths in
+                  parse_variant_options(init_from, list(models), "--init-from").items()}
         request = CompareRequest(list(models), task_name, steps, option, values, seeds,
                                  parse_assignments(assignments), match_params, jobs,
                                  out or f"runs/compare-{task_name}",
-                                 ctx.find_root().params.get("plugins_dir"))
+                                 ctx.find_root().params.get("plugins_dir"), starts,
+                                 parse_variant_options(freeze, list(models), "--freeze"))
         outcome = run_comparison(registry(), request, resume=resume,
                                  echo=(lambda *a: None) if as_json else click.echo)
     except UsageError as error:

@@ -166,6 +166,7 @@ def test_a_generative_compare_shows_each_models_samples_side_by_side(tmp_path):
     assert (tmp_path / "samples.png").stat().st_size > 1000
     page = (tmp_path / "report.html").read_text()
     assert "Samples, one panel per model" in page and "energy_distance" in page
+    assert "Gaussian baseline" in outcome["tables"] and "fresh data" in page
 
 
 def test_match_params_brings_parameter_counts_within_ten_percent(tmp_path):
@@ -180,3 +181,53 @@ def test_match_params_brings_parameter_counts_within_ten_percent(tmp_path):
     target = counts["rnn"]
     assert all(abs(count - target) <= 0.1 * target for count in counts.values()), counts
     assert jobs[1].model_options["width"] != 64  # gpt was resized from its default
+
+
+def picture_result(model, seed, nn, frechet):
+    """A finished job on an image task, as a worker reports it (only what the tables read)."""
+    references = {"gaussian_baseline": 0.9 + seed / 100, "data_floor": 0.5,
+                  "frechet_distance_gaussian": 900.0 + seed, "frechet_distance_data": 1.0,
+                  "class_mix_gap_gaussian": 23.0, "class_mix_gap_data": 3.0,
+                  "grey_share_gaussian": 0.37, "grey_share_data": 0.0}
+    scores = {"nn_accuracy": nn, "gaussian_baseline": references.pop("gaussian_baseline"),
+              "data_floor": references.pop("data_floor"), "frechet_distance": frechet,
+              "class_mix_gap": 5.0, "grey_share": 0.25, **references,
+              "class_share_square": 0.25, "judge_accuracy": 0.99}
+    return {"model": model, "seed": seed, "sweep_value": None, "status": "ok",
+            "metric": "nn_accuracy", "higher_is_better": False, "score": nn, "scores": scores,
+            "loss_curve": [(1, 1.0)], "parameters": 10}
+
+
+def test_an_image_compare_shows_picture_scores_beside_the_gaussian_and_fresh_data():
+    from gradzoo.lab.compare import report
+
+    results = [picture_result("vae", 0, 0.70, 40.0), picture_result("vae", 1, 0.72, 60.0),
+               picture_result("diffusion", 0, 0.56, 8.0),
+               picture_result("diffusion", 1, 0.58, 12.0)]
+    text = report.terminal_tables(None, report.aggregate(results))
+    table = text.split("samples scored beside")[1]
+    header = next(line for line in table.splitlines() if line.startswith("model"))
+    assert header.split() == ["model", "nn_accuracy", "frechet_distance", "class_mix_gap",
+                              "grey_share"]
+    rows = {line.split("  ")[0]: line for line in table.splitlines()}
+    assert "0.71 ±0.01" in rows["vae"] and "50 ±10" in rows["vae"]
+    assert "0.57 ±0.01" in rows["diffusion"] and "10 ±2" in rows["diffusion"]
+    # each seed counted once, however many models ran it: 900 and 901, 0.90 and 0.91
+    assert "0.905 ±0.005" in rows["Gaussian baseline"] and "900.5 ±0.5" in rows[
+        "Gaussian baseline"]
+    assert rows["fresh data"].split()[2:] == ["0.5", "1", "3", "0"]
+
+
+def test_one_runs_picture_scores_print_beside_their_references_and_others_as_before():
+    from gradzoo.lab.compare import report
+
+    lines = report.score_lines(picture_result("vae", 0, 0.7, 40.0)["scores"])
+    assert lines[0].split() == ["score", "model", "Gaussian", "fresh", "data"]
+    assert lines[3].split() == ["frechet_distance", "40", "900", "1"]
+    assert "square 25%" in lines[-2] and "99.0%" in lines[-1]
+    assert report.score_lines({"accuracy": 0.9, "exact_match": 0.5}) == []
+
+
+def test_other_tasks_get_no_table_of_references(finished):
+    _, outcome = finished
+    assert "Gaussian baseline" not in outcome["tables"]
