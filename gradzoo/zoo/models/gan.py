@@ -1,4 +1,4 @@
-"""``gan``: a generative adversarial network (Goodfellow et al., 2014), with MLPs.
+"""``gan``: a generative adversarial network (Goodfellow et al., 2014): MLPs, or a DCGAN.
 
     generator       x = G(z),  z ~ N(0, I)                 turns noise into samples
     discriminator   D(x) = sigmoid(d(x))                   the probability that x is real
@@ -9,8 +9,11 @@
 Each training step follows Algorithm 1 of the paper: ``d_steps`` (their k)
 discriminator steps, each on its own slice of the batch and fresh fakes (the
 fakes are detached: G does not move), then one generator step (D does not
-move). The discriminator is an MLP with leaky ReLUs (Radford et al., 2016), so
-the generator gets a gradient even where D's units are off.
+move). On points both players are MLPs, D's with leaky ReLUs (Radford et al.,
+2016), so the generator gets a gradient even where D's units are off. On
+pictures they are the DCGAN of Radford et al. (``image_nets.py``, where its
+stabilisers are listed): transposed convolutions with BatchNorm in G, strided
+convolutions with LeakyReLU in D.
 
 Minimising log(1 - D(G(z))), the literal minimax loss, gives G almost no
 gradient early on, when D rejects its samples easily: log(1 - D) is flat
@@ -25,28 +28,28 @@ from gradzoo.plugins import ModelSpec, Option, hookimpl
 from gradzoo.zoo.models.generative_parts import (
     MLP,
     hidden_sizes,
+    network_option,
     softplus,
     standard_normal,
+    uses_conv,
     width_options,
 )
+from gradzoo.zoo.models.image_nets import DCGANDiscriminator, DCGANGenerator
 
 
 class GAN(nn.Module):
-    """A generator MLP (noise -> sample) and a discriminator MLP (sample -> logit d(x))."""
+    """A generator (noise -> sample) and a discriminator (sample -> logit d(x)), MLPs or convs."""
 
-    def __init__(self, data_dim: int, noise: int, width: int, layers: int, d_steps: int,
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, noise: int, d_steps: int,
                  value_range=None):
         super().__init__()
-        self.data_dim, self.noise, self.d_steps = data_dim, noise, d_steps
-        self.value_range = value_range
-        hidden = hidden_sizes(width, layers)
-        self.generator = MLP([noise, *hidden, data_dim])
-        self.discriminator = MLP([data_dim, *hidden, 1], activation="leaky_relu")
+        self.noise, self.d_steps, self.value_range = noise, d_steps, value_range
+        self.generator, self.discriminator = generator, discriminator
         self.last_metrics = {}
 
     def generate(self, n: int) -> Tensor:
         """G(z) for ``n`` draws z ~ N(0, I); for images squashed into their range by a sigmoid."""
-        device = self.generator.layers[0].weight.device
+        device = next(self.generator.parameters()).device
         x = self.generator(standard_normal(n, self.noise, device))
         if self.value_range is None:
             return x
@@ -94,22 +97,41 @@ class GAN(nn.Module):
         return self.generate(n)
 
 
+# What 0 ("auto") means for noise and d_steps: (points, pictures), measured on moons and shapes.
+AUTO_NOISE = (8, 32)      # pictures vary in kind, size, place and angle: more dimensions of z
+AUTO_D_STEPS = (2, 1)     # Goodfellow's k = 2 settles the MLPs on moons; DCGAN takes k = 1
+
+
 def build(task, options) -> GAN:
-    """A GAN sized for ``task``: its data dimension, and for images their range of values."""
-    return GAN(task.data_dim, options["noise"], options["width"], options["layers"],
-               options["d_steps"], getattr(task, "value_range", None))
+    """A GAN sized for ``task``: a DCGAN for its pictures, or MLPs for its data dimension."""
+    conv = uses_conv(task, options["network"], "gan")
+    noise = options["noise"] or AUTO_NOISE[conv]
+    d_steps = options["d_steps"] or AUTO_D_STEPS[conv]
+    if conv:
+        generator = DCGANGenerator(noise, task.image_shape, options["channels"])
+        discriminator = DCGANDiscriminator(task.image_shape, options["channels"])
+    else:
+        hidden = hidden_sizes(options["width"], options["layers"])
+        generator = MLP([noise, *hidden, task.data_dim])
+        discriminator = MLP([task.data_dim, *hidden, 1], activation="leaky_relu")
+    return GAN(generator, discriminator, noise, d_steps, getattr(task, "value_range", None))
 
 
 SPEC = ModelSpec(
     name="gan", kinds=("generative",), build=build,
     summary="GAN: generator vs discriminator, non-saturating loss",
     options=(
-        Option("noise", 8, "dimensions of the generator's input noise z", min=1, max=1024),
-        Option("d_steps", 2, "discriminator steps per generator step (k in Goodfellow et al.)",
-               min=1, max=100),
+        Option("noise", 0, "dimensions of the generator's input noise z (0: 8 for points, "
+               "32 for pictures)", min=0, max=1024),
+        Option("d_steps", 0, "discriminator steps per generator step (k in Goodfellow et al.; "
+               "0: 2 for points, 1 for pictures)", min=0, max=100),
+        network_option("gan"),
         *width_options(128, 2),
+        Option("channels", 32, "conv networks: channels after the first halving (then twice "
+               "as many)", min=1, max=1024),
     ),
-    training={"steps": 2000, "lr": 1e-3, "batch_size": 512, "eval_every": 500},
+    # One set for points and pictures (see the page); DCGAN's beta1 = 0.5 waits on the specs.
+    training={"steps": 4000, "lr": 2e-3, "batch_size": 64, "eval_every": 1000},
 )
 
 

@@ -1,9 +1,11 @@
 """What the generative models (vae, diffusion, gan, flow) are built from.
 
-All four are made of small MLPs and read any generative task: a batch's
+All four can be made of small MLPs and read any generative task: a batch's
 ``flat`` tensor holds one example per row, ``task.data_dim`` numbers each
-(2 for points, H*W for images). Their noise comes from the engine's seeded
-generator, so a run is reproducible and a resumed run draws what it would have.
+(2 for points, H*W for images). On pictures ``gan`` and ``vae`` use the
+convolutional networks of ``image_nets.py`` instead (their option ``network``).
+Their noise comes from the engine's seeded generator, so a run is reproducible
+and a resumed run draws what it would have.
 """
 
 from __future__ import annotations
@@ -62,3 +64,22 @@ def width_options(width: int = 128, layers: int = 2) -> tuple[Option, ...]:
     """The ``width`` and ``layers`` options every generative model's MLPs take."""
     return (Option("width", width, "units in each hidden layer of the MLPs", min=1, max=8192),
             Option("layers", layers, "hidden layers in each MLP", min=1, max=16))
+
+
+NETWORKS = ("auto", "mlp", "conv")
+
+
+def network_option(model: str) -> Option:
+    """The ``network`` option of ``gan`` and ``vae``: MLPs, or convolutions for pictures."""
+    return Option("network", "auto", f"{model}'s networks: conv (image_nets.py) or mlp; auto: "
+                  f"conv when the task has pictures, mlp for points", choices=NETWORKS)
+
+
+def uses_conv(task, network: str, model: str) -> bool:
+    """Whether ``network`` means convolutions on ``task``; conv needs pictures (image_shape)."""
+    image_shape = getattr(task, "image_shape", None)
+    if network == "conv" and image_shape is None:
+        raise ValueError(f"{model}: network=conv needs a task with pictures (image_shape); task "
+                         f"'{task.name}' has points of {task.data_dim} numbers: use "
+                         f"network=mlp or auto")
+    return network == "conv" or network == "auto" and image_shape is not None
