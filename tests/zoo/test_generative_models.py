@@ -14,6 +14,7 @@ from gradzoo.lab.training.experiment import build_experiment
 from gradzoo.lab.training.loop import Trainer
 from gradzoo.plugins.manager import get_registry
 from gradzoo.zoo.models import diffusion, flow, vae
+from gradzoo.zoo.models.generative_parts import MLP
 
 MODELS = ["vae", "diffusion", "gan", "flow"]
 
@@ -165,7 +166,7 @@ def test_flow_density_is_exact_it_integrates_to_one():
 @pytest.mark.parametrize("timesteps", [100, 1000])
 def test_the_forward_process_ends_close_to_a_standard_normal(schedule, timesteps):
     """x_T = sqrt(abar_T) x_0 + sqrt(1 - abar_T) eps has mean 0 and covariance I, whatever x_0."""
-    model = diffusion.Diffusion(2, timesteps, schedule, width=8, layers=1, embedding=8)
+    model = diffusion.Diffusion(2, timesteps, schedule, MLP([2 + 8, 8, 2]), embedding=8)
     exp = experiment("diffusion", steps=1)
     x_0 = Tensor(exp.task.draw(20_000, 0)[0] * 3.0 + 2.0)   # data far from N(0, I) on purpose
     eps = Tensor(np.random.default_rng(0).standard_normal((20_000, 2)).astype(np.float32))
