@@ -106,7 +106,8 @@ def test_list_shows_the_models_and_tasks_with_their_plugins():
 
 def test_info_shows_a_models_options_with_defaults_and_allowed_values():
     result = assert_ok(gradzoo("info", "gpt"))
-    assert "model gpt (sequence,language) from plugin gradzoo.zoo.models.gpt" in result.output
+    assert ("model gpt (sequence,language,classification) from plugin gradzoo.zoo.models.gpt"
+            in result.output)
     for option in ("layers", "heads", "width", "dropout"):
         assert f"\n{option} " in result.output
     assert "an integer from 1 to 8192" in result.output

@@ -14,7 +14,7 @@ import traceback
 from dataclasses import dataclass, field
 
 from gradzoo.engine import Tensor, backend, no_grad
-from gradzoo.plugins.protocols import kind_method
+from gradzoo.plugins.protocols import classification_inputs, kind_method
 from gradzoo.plugins.specs import ModelSpec, TaskSpec
 
 host = backend.array_module("cpu")
@@ -128,5 +128,5 @@ def kind_output(model, subject: Subject, batch):
             return call("similarity(images, captions)", model.similarity, batch.images,
                         batch.captions)
         if subject.kind == "classification":
-            return call("classify(images)", model.classify, batch.images)
+            return call("classify(inputs)", model.classify, classification_inputs(batch))
         return call(f"{method}(5)", model.sample, 5)

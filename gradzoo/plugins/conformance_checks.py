@@ -135,14 +135,14 @@ def _expect_similarities(output) -> None:
 
 
 def _expect_logits(output, num_classes: int) -> None:
-    """classify of 4 images: finite float logits (4, num_classes), one row of scores per image."""
+    """classify of 4 inputs (images or passages): finite float logits (4, num_classes)."""
     expected = (4, num_classes)
     if tuple(output.shape) != expected or not backend.is_floating(output.dtype):
-        raise CheckFailed(f"classify(4 images) gave {output.dtype} of shape "
+        raise CheckFailed(f"classify(4 inputs) gave {output.dtype} of shape "
                           f"{tuple(output.shape)}; expected float logits of shape {expected} "
-                          f"(images, task.num_classes)")
+                          f"(inputs, task.num_classes)")
     if not all_finite(output):
-        raise CheckFailed("classify(4 images) gave logits that are not finite")
+        raise CheckFailed("classify(4 inputs) gave logits that are not finite")
 
 
 def _expect_tokens(what: str, output, shape, vocab_size: int) -> None:

@@ -57,6 +57,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gradzoo.zoo.tasks.captions",
     "gradzoo.zoo.models.clip",
     "gradzoo.zoo.tasks.classes",
+    "gradzoo.zoo.tasks.doc_topics",
     "gradzoo.zoo.models.cnn",
     "gradzoo.zoo.models.mlp",
 )
@@ -106,16 +107,17 @@ class Registry:
     def example_task(self, spec: ModelSpec, kind: str | None = None) -> str | None:
         """The task ``spec``'s model is shown on (list, graph, the kit, the scaffold), or None.
 
-        Its own ``example_task`` when registered and of a kind it runs (of ``kind``,
-        when given), else the usual task of the kind (``USUAL_TASKS``; the model's
-        first kind when ``kind`` is None), else the first registered task of that kind.
+        Its own ``example_task`` (for ``kind``, when it names one per kind) when
+        registered and of a kind it runs (of ``kind``, when given), else the usual task
+        of the kind (``USUAL_TASKS``; the model's first kind when ``kind`` is None),
+        else the first registered task of that kind.
         """
         if kind is not None and kind not in spec.kinds:
             raise ValueError(f"model '{spec.name}' runs {', '.join(spec.kinds)} tasks, "
                              f"not {kind} tasks")
-        own = self.tasks.get(spec.example_task)
+        own = self.tasks.get(spec.example_task_for(kind))
         if own is not None and own.kind in ((kind,) if kind else spec.kinds):
-            return spec.example_task
+            return own.name
         kind = kind or spec.kinds[0]
         usual = self.tasks.get(USUAL_TASKS.get(kind, ""))
         if usual is not None and usual.kind == kind:

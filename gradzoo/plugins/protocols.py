@@ -19,7 +19,9 @@ holds ``inputs`` (B, L) and ``targets`` (B, L), the inputs shifted by one. A
 generative batch offers ``flat``, the (B, D) float tensor of its examples. A
 paired batch holds ``images`` (B, D) floats and ``captions`` (B, T) token ids,
 row i of one describing row i of the other. A classification batch holds
-``images`` (B, H*W) floats in [0, 1] and ``labels`` (B,) class ids.
+``labels`` (B,) class ids and the inputs they name: ``images`` (B, H*W) floats in
+[0, 1] from a picture task, or ``tokens`` (B, T) token ids from a text task
+(``classification_inputs(batch)`` gives whichever it holds).
 """
 
 from __future__ import annotations
@@ -105,15 +107,18 @@ class PairedTask(Task, Protocol):
 
 @runtime_checkable
 class ClassificationTask(Task, Protocol):
-    """Pictures with a class label each: ``image_shape`` (H, W), ``data_dim`` = H*W floats.
+    """Pictures or passages of text with a class label each.
 
+    A picture task has ``image_shape`` (H, W) and ``data_dim`` = H*W floats; a text
+    task says ``inputs = "tokens"`` and has ``image_shape`` None, ``data_dim`` =
+    ``context`` token ids per passage and a ``vocab_size`` (``reads_text(task)``).
     Labels are ids from 0 to ``num_classes`` - 1, named by ``class_names``; ``score``
     gives the ``accuracy`` beside the ``majority_baseline`` (always guessing the
     commonest class).
     """
 
     data_dim: int
-    image_shape: tuple[int, int]
+    image_shape: tuple[int, int] | None
     num_classes: int
     class_names: tuple[str, ...]
 
@@ -160,8 +165,9 @@ class PairedModel(Model, Protocol):
 
 @runtime_checkable
 class ClassificationModel(Model, Protocol):
-    def classify(self, images):
-        """Logits (B, num_classes) for images (B, H*W): the class scores before softmax."""
+    def classify(self, inputs):
+        """Logits (B, num_classes), the class scores before softmax, for a batch's inputs:
+        images (B, H*W) of a picture task or tokens (B, T) of a text task."""
 
 
 # ---------------------------------------------------------------------- per kind
@@ -172,6 +178,23 @@ MODEL_PROTOCOLS: dict[str, type] = {"sequence": SequenceModel, "language": Langu
 TASK_PROTOCOLS: dict[str, type] = {"sequence": SequenceTask, "language": LanguageTask,
                                    "generative": GenerativeTask, "paired": PairedTask,
                                    "classification": ClassificationTask}
+
+
+def reads_text(task) -> bool:
+    """Whether a classification task poses passages of text (``tokens``) rather than pictures.
+
+    >>> class Topics:
+    ...     inputs = "tokens"
+    >>> reads_text(Topics()), reads_text(object())
+    (True, False)
+    """
+    return getattr(task, "inputs", "images") == "tokens"
+
+
+def classification_inputs(batch):
+    """What a classification batch asks a model to classify: its ``tokens``, else its ``images``."""
+    tokens = getattr(batch, "tokens", None)
+    return batch.images if tokens is None else tokens
 
 
 def _own_methods(protocol: type) -> tuple[str, ...]:

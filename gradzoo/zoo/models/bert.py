@@ -15,6 +15,11 @@ where reading both sides would mean reading the answer.
 The head is tied to the token embedding: the logit of token v is the dot
 product of the final vector with E_token[v], so a token is read in and
 written out through the same vector.
+
+On a text classification task (``doc_topics``) the same body reads a passage
+and ``classifier`` replaces the head: z = W_c mean_p LN_f(x_L)[p] + b_c, from the
+mean of the final vectors over the positions (``BERTClassifier``). The original
+BERT reads a [CLS] token put first; this one was pre-trained without one.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from gradzoo.engine import Tensor, backend, nn, no_grad
 from gradzoo.engine import functional as F
 from gradzoo.plugins import ModelSpec, Option, hookimpl
 from gradzoo.zoo.models.blocks import Block
-from gradzoo.zoo.models.decoding import sample_token
+from gradzoo.zoo.models.decoding import TextClassifier, check_text_task, sample_token
 from gradzoo.zoo.tasks.sequence import IGNORE
 
 
@@ -49,6 +54,10 @@ class BERT(nn.Module):
 
     def forward(self, tokens: Tensor) -> Tensor:
         """Logits (B, L, V) of the token at every position, each read from the whole input."""
+        return self.hidden_states(tokens) @ self.token_embedding.weight.T + self.head_bias  # tied
+
+    def hidden_states(self, tokens: Tensor) -> Tensor:
+        """The final vectors LN_f(x_L) (B, L, width) for token ids (B, L): what the head reads."""
         length = tokens.shape[1]
         if length > self.max_length:
             raise ValueError(f"bert: input of {length} tokens is longer than the "
@@ -58,7 +67,7 @@ class BERT(nn.Module):
         x = self.dropout(x)
         for block in self.blocks:
             x = block(x)
-        return self.ln_f(x) @ self.token_embedding.weight.T + self.head_bias  # tied head
+        return self.ln_f(x)
 
     def loss(self, batch):
         """Cross-entropy at the chosen positions only (the others are labelled IGNORE)."""
@@ -86,8 +95,28 @@ class BERT(nn.Module):
         return Tensor(ids)
 
 
+class BERTClassifier(TextClassifier, BERT):
+    """BERT's body with ``classifier`` in place of the tied head, on the mean of the positions."""
+
+    def __init__(self, vocab_size: int, max_length: int, width: int, layers: int, heads: int,
+                 num_classes: int, dropout: float = 0.0):
+        super().__init__(vocab_size, max_length, width, layers, heads, None, dropout)
+        del self.head_bias                                 # the tied head's bias: not needed
+        self.classifier = nn.Linear(width, num_classes)    # W_c, b_c: new, learnt in fine-tuning
+        self.last_metrics = {}
+
+    def summary(self, states: Tensor) -> Tensor:
+        return states.mean(dim=1)                          # every position has read them all
+
+
 def build(task, options) -> BERT:
-    """A BERT for a task that hides characters (it needs the task's mask token)."""
+    """A BERT for a task that hides characters (it needs the task's mask token), or a
+    classifier of passages."""
+    if task.kind == "classification":
+        check_text_task(task, "bert")
+        return BERTClassifier(task.vocab_size, task.context, options["width"],
+                              options["layers"], options["heads"], task.num_classes,
+                              options["dropout"])
     mask_token = getattr(task, "mask_token", None)
     if mask_token is None:
         raise ValueError(f"bert reads both sides of every position, so on task "
@@ -98,7 +127,8 @@ def build(task, options) -> BERT:
 
 
 SPEC = ModelSpec(
-    name="bert", kinds=("language",), build=build, example_task="cloze",
+    name="bert", kinds=("language", "classification"), build=build,
+    example_task={"language": "cloze", "classification": "doc_topics"},
     summary="encoder-only transformer: reads both sides, fills in hidden characters",
     options=(
         Option("layers", 2, "transformer blocks", min=1, max=64),

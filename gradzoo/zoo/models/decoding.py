@@ -4,12 +4,16 @@ A decoder-only model (rnn, lstm, gru, gpt) maps token ids (B, L) to next-token
 logits (B, L, V). For a sequence task it reads one stream ``source SEP
 target`` and is scored on the target positions; for a language task on every
 position. Subclasses define only ``forward``.
+
+``TextClassifier`` is what a language model (these and bert) becomes on a text
+classification task: the same body, a new head that names the passage's class.
 """
 
 from __future__ import annotations
 
 from gradzoo.engine import Tensor, backend, nn, no_grad
 from gradzoo.engine import functional as F
+from gradzoo.plugins.protocols import reads_text
 from gradzoo.zoo.tasks.sequence import IGNORE, SequenceBatch
 
 
@@ -71,3 +75,47 @@ def sample_token(logits, temperature: float, top_k: int | None, rng) -> int:
     probabilities = backend.array_module("cpu").exp(scaled - scaled.max())
     probabilities /= probabilities.sum()
     return int(rng.choice(len(probabilities), p=probabilities))
+
+
+# ---------------------------------------------------------------------- text classification
+
+
+class TextClassifier:
+    """Mixed into a language model: its body read by a new head, one score per class.
+
+    The subclass keeps the language model's body under the same parameter names,
+    so ``--init-from`` a pre-trained language run loads it, drops the next-token
+    head and adds ``classifier``, a Linear from the final hidden state to K logits:
+
+        H = hidden_states(tokens)        (B, L, width): the body's final vectors
+        h = summary(H)                   (B, width): one vector for the passage
+        z = W_c h + b_c                  (B, K) class logits
+
+    ``summary`` reads the last position, the only one a left-to-right model has
+    read the whole passage at (gpt, rnn, lstm, gru); bert overrides it.
+    """
+
+    def summary(self, states: Tensor) -> Tensor:
+        return states[:, -1]
+
+    def classify(self, tokens: Tensor) -> Tensor:
+        """Class logits (B, K) for a batch of passages, token ids (B, L)."""
+        if tokens.ndim != 2 or not backend.is_integer(tokens.dtype):
+            raise ValueError(f"{type(self).__name__}: classify reads token ids (B, L), one "
+                             f"passage per row; got {tokens.dtype} of shape {tuple(tokens.shape)}")
+        return self.classifier(self.summary(self.hidden_states(tokens)))
+
+    def loss(self, batch) -> Tensor:
+        """Cross-entropy -(1/B) sum_i log p_{y_i}; logs the batch's accuracy beside it."""
+        logits = self.classify(batch.tokens)
+        right = logits.data.argmax(axis=-1) == batch.labels.data
+        self.last_metrics = {"batch_accuracy": float(right.mean())}
+        return F.cross_entropy(logits, batch.labels)
+
+
+def check_text_task(task, model: str) -> None:
+    """A ValueError unless ``task`` poses text: a language model cannot read pictures."""
+    if not reads_text(task):
+        raise ValueError(f"{model} reads text, and task '{getattr(task, 'name', task)}' "
+                         f"poses pictures: classify them with cnn or mlp, or give {model} a "
+                         f"text task: --task doc_topics")

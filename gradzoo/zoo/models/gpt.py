@@ -8,6 +8,10 @@
 Token n+1 is predicted from tokens 1..n only: the causal mask sets the scores
 of future positions to -inf before the softmax, so their weights are exactly 0,
 while training still processes every position at once.
+
+On a text classification task (``doc_topics``) the same body reads a passage
+and ``classifier`` replaces the head: z = W_c LN_f(x_L)[last] + b_c, from the
+last position, the only one that has read the whole passage (``GPTClassifier``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 from gradzoo.engine import Tensor, backend, nn
 from gradzoo.plugins import ModelSpec, Option, hookimpl
 from gradzoo.zoo.models.blocks import Block
-from gradzoo.zoo.models.decoding import DecoderOnly
+from gradzoo.zoo.models.decoding import DecoderOnly, TextClassifier, check_text_task
 
 
 class GPT(DecoderOnly):
@@ -35,6 +39,10 @@ class GPT(DecoderOnly):
 
     def forward(self, tokens: Tensor) -> Tensor:
         """Next-token logits (B, L, V) for token ids (B, L), every position in parallel."""
+        return self.head(self.hidden_states(tokens))
+
+    def hidden_states(self, tokens: Tensor) -> Tensor:
+        """The final vectors LN_f(x_L) (B, L, width) for token ids (B, L): what the head reads."""
         length = tokens.shape[1]
         if length > self.max_length:
             raise ValueError(f"gpt: input of {length} tokens is longer than the {self.max_length} "
@@ -44,11 +52,26 @@ class GPT(DecoderOnly):
         x = self.dropout(x)
         for block in self.blocks:
             x = block(x)
-        return self.head(self.ln_f(x))
+        return self.ln_f(x)
+
+
+class GPTClassifier(TextClassifier, GPT):
+    """GPT's body with ``classifier`` in place of the next-token head, on the last position."""
+
+    def __init__(self, vocab_size: int, max_length: int, width: int, layers: int, heads: int,
+                 num_classes: int, dropout: float = 0.0):
+        super().__init__(vocab_size, max_length, width, layers, heads, dropout)
+        del self.head                                      # next-token logits: not needed
+        self.classifier = nn.Linear(width, num_classes)    # W_c, b_c: new, learnt in fine-tuning
+        self.last_metrics = {}
 
 
 def build(task, options) -> GPT:
     """A GPT sized for ``task``: its vocabulary and its longest input."""
+    if task.kind == "classification":
+        check_text_task(task, "gpt")
+        return GPTClassifier(task.vocab_size, task.context, options["width"], options["layers"],
+                             options["heads"], task.num_classes, options["dropout"])
     if task.kind == "sequence":
         length = task.source_length + task.target_length  # source SEP target, minus the last
     else:
@@ -61,7 +84,8 @@ def build(task, options) -> GPT:
 
 
 SPEC = ModelSpec(
-    name="gpt", kinds=("sequence", "language"), build=build,
+    name="gpt", kinds=("sequence", "language", "classification"), build=build,
+    example_task={"classification": "doc_topics"},
     summary="decoder-only transformer: causal self-attention, predicts the next token",
     options=(
         Option("layers", 2, "transformer blocks", min=1, max=64),

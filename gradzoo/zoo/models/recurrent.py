@@ -4,6 +4,10 @@ The sequence is read one token at a time; each step of each layer waits for
 the hidden state of the step before. That chain is what makes recurrent
 networks slow on long sequences and what makes them forget: everything the
 model knows about the past must fit through ``h``.
+
+On a text classification task (``doc_topics``) ``classifier`` replaces the head
+and reads the last hidden state, h_L^(L), all the model kept of the passage
+(``RecurrentClassifier``).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from gradzoo.engine import Tensor, nn
 from gradzoo.engine import functional as F
 from gradzoo.plugins import ModelSpec, Option
-from gradzoo.zoo.models.decoding import DecoderOnly
+from gradzoo.zoo.models.decoding import DecoderOnly, TextClassifier, check_text_task
 
 
 class RecurrentLM(DecoderOnly):
@@ -31,6 +35,10 @@ class RecurrentLM(DecoderOnly):
 
     def forward(self, tokens: Tensor) -> Tensor:
         """Logits (B, L, V) for token ids (B, L), one time step after another."""
+        return self.head(self.hidden_states(tokens))
+
+    def hidden_states(self, tokens: Tensor) -> Tensor:
+        """The last layer's hidden states h_t^(L) (B, L, hidden), one time step after another."""
         states = [None] * len(self.cells)
         outputs = []
         for t in range(tokens.shape[1]):
@@ -39,7 +47,17 @@ class RecurrentLM(DecoderOnly):
                 states[layer] = cell(x, states[layer])
                 x = states[layer][0] if isinstance(states[layer], tuple) else states[layer]
             outputs.append(x)
-        return self.head(F.stack(outputs, dim=1))
+        return F.stack(outputs, dim=1)
+
+
+class RecurrentClassifier(TextClassifier, RecurrentLM):
+    """The recurrent body with ``classifier`` in place of the head, on the last hidden state."""
+
+    def __init__(self, cell_type, vocab_size: int, hidden: int, layers: int, num_classes: int):
+        super().__init__(cell_type, vocab_size, hidden, layers)
+        del self.head                                      # next-token logits: not needed
+        self.classifier = nn.Linear(hidden, num_classes)   # W_c, b_c: new, learnt in fine-tuning
+        self.last_metrics = {}
 
 
 RECURRENT_OPTIONS = (
@@ -48,8 +66,12 @@ RECURRENT_OPTIONS = (
 )
 
 
-def build_recurrent(cell_type, task, options) -> RecurrentLM:
+def build_recurrent(cell_type, task, options, name: str = "a recurrent model") -> RecurrentLM:
     """A recurrent model sized for ``task`` (its vocabulary; for sequence tasks its target)."""
+    if task.kind == "classification":
+        check_text_task(task, name)
+        return RecurrentClassifier(cell_type, task.vocab_size, options["hidden"],
+                                   options["layers"], task.num_classes)
     model = RecurrentLM(cell_type, task.vocab_size, options["hidden"], options["layers"])
     if task.kind == "sequence":
         model.target_length, model.sep_token = task.target_length, task.sep_token
@@ -62,7 +84,8 @@ def recurrent_spec(name: str, cell_type, summary: str, steps: int) -> ModelSpec:
     ``steps`` is what the cell needs (or, for the plain RNN, what fits in the
     same two minutes) to learn ``reverse`` at its default length.
     """
-    return ModelSpec(name=name, kinds=("sequence", "language"), summary=summary,
-                     build=lambda task, options: build_recurrent(cell_type, task, options),
+    return ModelSpec(name=name, kinds=("sequence", "language", "classification"), summary=summary,
+                     example_task={"classification": "doc_topics"},
+                     build=lambda task, options: build_recurrent(cell_type, task, options, name),
                      options=RECURRENT_OPTIONS,
                      training={"steps": steps, "lr": 5e-3, "batch_size": 128})

@@ -12,6 +12,10 @@ tasks: a batch holds ``images`` (B, H*W) float32 and ``labels`` (B,) int64, and
   ``labels`` (N,) of class indices 0..K-1, and optionally ``class_names`` (K,)
   strings. A fixed 10% of the pairs are held out.
 
+A text classification task (``doc_topics``) says ``inputs = "tokens"``: its
+batches hold ``tokens`` (B, T) int64 character ids instead of images, and
+``image_shape`` is None.
+
 Batch ``step`` of a split is drawn from a generator seeded with (seed, split,
 step), so every model and every run sees the same data. ``score`` reports the
 ``accuracy`` on held-out pairs beside the ``majority_baseline``: the accuracy
@@ -34,6 +38,7 @@ host = backend.array_module("cpu")  # data is made on the host, then moved to th
 SPLIT_OFFSET = {"train": 0, "valid": 1, "test": 2}
 FIT_STEP = 1_000_000_000  # the training "step" whose labels the majority baseline counts
 SCORE_BATCH = 128
+INPUT_DTYPES = {"images": "float32", "tokens": "int64"}  # what a batch's inputs hold
 EXPECTED = ("an .npz file with an array 'images' (N, H, W) of integers 0..255 or floats "
             "0.0..1.0 and an array 'labels' (N,) of class indices 0..K-1 (optionally "
             "'class_names', K strings)")
@@ -41,24 +46,33 @@ EXPECTED = ("an .npz file with an array 'images' (N, H, W) of integers 0..255 or
 
 @dataclass
 class ClassificationBatch:
-    """``images`` (B, H*W) float32 grey levels in [0, 1]; ``labels`` (B,) int64 class indices."""
+    """``labels`` (B,) int64 class indices, and what they name: ``images`` (B, H*W) float32
+    grey levels in [0, 1] (pictures), or ``tokens`` (B, T) int64 ids (text; images None)."""
 
-    images: Tensor
+    images: Tensor | None
     labels: Tensor
+    tokens: Tensor | None = None
+
+    @property
+    def inputs(self) -> Tensor:
+        """What a model classifies: the tokens of a text batch, else the images."""
+        return self.images if self.tokens is None else self.tokens
 
     def __len__(self) -> int:
-        return self.images.shape[0]
+        return self.labels.shape[0]
 
 
 class ClassificationTask:
     """Base of the classification tasks: a subclass defines ``examples(n, rng, split)``.
 
-    ``examples`` returns host arrays: images (n, H*W) float32 and labels (n,) int64.
+    ``examples`` returns host arrays: images (n, H*W) float32 (or, when ``inputs`` is
+    "tokens", token ids (n, T)) and labels (n,) int64.
     """
 
     kind = "classification"
     main_metric = "accuracy"
     higher_is_better = True
+    inputs = "images"  # what a batch carries besides its labels: "images" or "tokens"
 
     def __init__(self, name: str, height: int, width: int, class_names, seed: int):
         self.name, self.seed = name, seed
@@ -71,16 +85,18 @@ class ClassificationTask:
         raise NotImplementedError(f"task '{self.name}' must define examples(n, rng, split)")
 
     def draw(self, n: int, step: int, split: str = "train"):
-        """Host arrays (images, labels) of batch ``step`` of ``split``, reproducibly."""
+        """Host arrays (inputs, labels) of batch ``step`` of ``split``, reproducibly."""
         if split not in SPLIT_OFFSET:
             raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLIT_OFFSET)}")
         rng = backend.new_rng([self.seed, SPLIT_OFFSET[split], step])
-        images, labels = self.examples(n, rng, split)
-        return images.astype("float32"), labels.astype("int64")
+        inputs, labels = self.examples(n, rng, split)
+        return inputs.astype(INPUT_DTYPES[self.inputs]), labels.astype("int64")
 
     def batch(self, batch_size: int, step: int, split: str = "train") -> ClassificationBatch:
-        images, labels = self.draw(batch_size, step, split)
-        return ClassificationBatch(Tensor(images), Tensor(labels))
+        inputs, labels = self.draw(batch_size, step, split)
+        if self.inputs == "tokens":
+            return ClassificationBatch(None, Tensor(labels), tokens=Tensor(inputs))
+        return ClassificationBatch(Tensor(inputs), Tensor(labels))
 
     # ------------------------------------------------------------------ score
 
@@ -98,23 +114,24 @@ class ClassificationTask:
         """``accuracy`` of ``model.classify`` on held-out pairs, and the ``majority_baseline``.
 
         accuracy = (1/N) sum_i [argmax_k logits_ik = y_i]; the baseline answers the
-        training set's most common class for every picture.
+        training set's most common class for every input.
         """
-        images, labels = self.held_out(split, batches, batch_size)
-        predicted = predict(model, images, batch_size)
+        inputs, labels = self.held_out(split, batches, batch_size)
+        predicted = predict(model, inputs, batch_size)
         common = host.bincount(self.training_labels(), minlength=self.num_classes).argmax()
         return {"accuracy": float((predicted == labels).mean()),
                 "majority_baseline": float((labels == common).mean())}
 
 
-def predict(model, images, batch_size: int):
-    """The class each picture gets from ``model.classify`` (argmax of its logits), in eval mode."""
+def predict(model, inputs, batch_size: int):
+    """The class each input (picture or passage) gets from ``model.classify`` (argmax of its
+    logits), in eval mode."""
     was_training = model.training
     model.eval()
     try:
         with no_grad():
-            logits = [backend.to_host(model.classify(Tensor(images[i:i + batch_size])).data)
-                      for i in range(0, len(images), batch_size)]
+            logits = [backend.to_host(model.classify(Tensor(inputs[i:i + batch_size])).data)
+                      for i in range(0, len(inputs), batch_size)]
     finally:
         model.train(was_training)
     return host.concatenate(logits).argmax(axis=1)

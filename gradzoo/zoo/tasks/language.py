@@ -3,6 +3,9 @@
 The default text is the Python documentation that ships with CPython
 (``pydoc_data.topics``, about 465 000 characters), so nothing is downloaded;
 ``path`` takes any UTF-8 file instead. The first 90% trains, the rest validates.
+``domain`` keeps one part of the documentation only (``DOMAINS``), read with the
+characters of the whole of it, so a model pre-trained on all of it can go on
+learning one part: fine-tuning a language model on a small domain.
 """
 
 from __future__ import annotations
@@ -14,9 +17,17 @@ from pathlib import Path
 
 from gradzoo.engine import Tensor, backend, no_grad
 from gradzoo.plugins import Option, SpecError, TaskSpec, hookimpl
+from gradzoo.plugins.specs import did_you_mean
 
 host = backend.array_module("cpu")
 _SPLIT_OFFSET = {"train": 0, "valid": 1, "test": 2}
+
+# Parts of CPython's documentation, as lists of pydoc topic names. ``sequences`` lies
+# wholly in the tenth of the joined text that ``chars`` holds out (topics are joined in
+# alphabetical order), so a model pre-trained on ``chars`` has never trained on it.
+DOMAINS = {
+    "sequences": ("typesseq", "typesseq-mutable"),       # lists, tuples, ranges and their methods
+}
 
 
 @dataclass
@@ -35,6 +46,22 @@ def default_text() -> str:
     from pydoc_data.topics import topics
 
     return "".join(topics[name] for name in sorted(topics))
+
+
+def default_chars() -> list[str]:
+    """The characters of ``default_text``: the vocabulary of ``chars`` and ``cloze`` by default."""
+    return sorted(set(default_text()))
+
+
+def topics_text(names, task: str = "chars") -> str:
+    """The pydoc topics ``names``, joined in the order given; an unknown name is a SpecError."""
+    from pydoc_data.topics import topics
+
+    unknown = [name for name in names if name not in topics]
+    if unknown:
+        raise SpecError(f"task '{task}': no pydoc topic {unknown[0]!r}"
+                        f"{did_you_mean(unknown[0], topics)}")
+    return "".join(topics[name] for name in names)
 
 
 def read_text(path: str, task: str = "chars") -> str:
@@ -57,14 +84,15 @@ class CharTask:
     main_metric = "valid_loss"
     higher_is_better = False
 
-    def __init__(self, text: str, context: int, seed: int, name: str = "chars"):
+    def __init__(self, text: str, context: int, seed: int, name: str = "chars", chars=None):
+        """``chars``: the vocabulary (default: the characters of ``text``, sorted)."""
         if len(text) < 2 * (context + 1) * 10:
             raise SpecError(f"task '{name}': the text has {len(text)} characters; it needs at "
                             f"least {20 * (context + 1)} for context {context}")
         self.name = name
         self.context = context
         self.seed = seed
-        self.chars = sorted(set(text))
+        self.chars = sorted(set(text)) if chars is None else list(chars)
         self.vocab_size = len(self.chars)
         self._index = {c: i for i, c in enumerate(self.chars)}
         ids = host.array([self._index[c] for c in text], dtype="int64")
@@ -109,6 +137,12 @@ class CharTask:
 
 
 def make_chars(options, seed):
+    if options.get("domain"):
+        if options["path"]:
+            raise SpecError("task 'chars': domain is a part of CPython's docs; it cannot be "
+                            "combined with path (leave one of them empty)")
+        text = topics_text(DOMAINS[options["domain"]])
+        return CharTask(text, options["context"], seed, chars=default_chars())
     text = read_text(options["path"]) if options["path"] else default_text()
     return CharTask(text, options["context"], seed)
 
@@ -118,7 +152,9 @@ TASKS = [
              summary="predict the next character of a text (default: CPython's docs)",
              options=(Option("path", "", "a UTF-8 text file (default: CPython's pydoc topics)"),
                       Option("context", 64, "characters the model sees at once", min=1,
-                             max=4096))),
+                             max=4096),
+                      Option("domain", "", "one part of CPython's docs only, in the whole "
+                             "docs' characters (empty: all of it)", choices=("", *DOMAINS)))),
 ]
 
 
