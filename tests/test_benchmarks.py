@@ -24,7 +24,7 @@ def test_a_quick_run_writes_its_table_and_json(tmp_path):
     summary = json.loads((tmp_path / "quick-cpu.json").read_text(encoding="utf-8"))
     table = (tmp_path / "quick-cpu.md").read_text(encoding="utf-8")
     assert set(summary["results"]) == {"gpt_step", "lstm_step", "op_overhead", "matmul",
-                                        "unet_step"}
+                                       "unet_step"}
     for workload, frameworks in summary["results"].items():
         ours = frameworks["gradzoo"]
         assert "error" not in ours, (workload, ours)
